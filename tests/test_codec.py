@@ -1,0 +1,128 @@
+"""The shared wire codec: PHP bracket notation with PHP's limits."""
+
+from __future__ import annotations
+
+import re
+import tracemalloc
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from nexsis_openapi import codec
+
+DATA = Path(__file__).parent / "data"
+
+
+def _curl_examples() -> list[tuple[str, str]]:
+    """(wsfunction, body) for each cURL example of the core_group document, `-d` fields joined."""
+    text = (DATA / "core-group-ws-doc.txt").read_text(encoding="utf-8")
+    examples = []
+    for block in re.findall(r"curl .*?(?=\n\n)", text, flags=re.S):
+        fields = re.findall(r'-d "([^"]*)"', block)
+        function = next(f.split("=", 1)[1] for f in fields if f.startswith("wsfunction="))
+        params = [f for f in fields if not f.startswith("wsfunction=")]
+        examples.append((function, "&".join(params)))
+    return examples
+
+
+def test_document_has_four_curl_examples() -> None:
+    assert [f for f, _ in _curl_examples()] == [
+        "core_group_add_group_members",
+        "core_group_delete_group_members",
+        "core_group_create_groups",
+        "core_group_delete_groups",
+    ]
+
+
+@pytest.mark.parametrize(("function", "body"), _curl_examples())
+def test_document_examples_round_trip_exactly(function: str, body: str) -> None:
+    # The document writes values unencoded; the canonical encoding percent-encodes spaces.
+    decoded = codec.decode(body)
+    assert codec.encode(decoded) == body.replace(" ", "%20")
+    assert codec.decode(codec.encode(decoded)) == decoded
+
+
+def test_nested_structures_encode_to_bracket_form() -> None:
+    data = {"members": [{"groupid": 33, "userid": 123}, {"groupid": 33, "userid": 124}]}
+    assert codec.encode(data) == (
+        "members[0][groupid]=33&members[0][userid]=123&members[1][groupid]=33&members[1][userid]=124"
+    )
+    assert codec.decode(codec.encode(data)) == {
+        "members": [{"groupid": "33", "userid": "123"}, {"groupid": "33", "userid": "124"}]
+    }
+
+
+def test_lists_of_lists_keep_their_shape() -> None:
+    # qs-codec's own list parsing merges these wrongly; the codec must not.
+    assert codec.decode("a[0][0]=1&a[0][1]=2&a[1][0]=3") == {"a": [["1", "2"], ["3"]]}
+
+
+def test_booleans_are_php_integers_and_none_is_omitted() -> None:
+    assert codec.encode({"archived": False, "x": True, "timedue": None}) == "archived=0&x=1"
+
+
+def test_append_brackets_number_like_php() -> None:
+    assert codec.decode("userids[]=4&userids[]=5&c[x][]=1&c[x][]=2") == {
+        "userids": ["4", "5"], "c": {"x": ["1", "2"]}}
+
+
+def test_last_duplicate_wins_like_php() -> None:
+    assert codec.decode("a=1&a=2") == {"a": "2"}
+
+
+def test_values_are_percent_decoded_and_plus_is_space() -> None:
+    assert codec.decode("name=Team+%C3%A9%26co&k%5B0%5D=v") == {"name": "Team é&co", "k": ["v"]}
+
+
+def test_mixed_keys_stay_a_map() -> None:
+    assert codec.decode("a[0]=x&a[b]=y") == {"a": {"0": "x", "b": "y"}}
+
+
+def test_huge_index_costs_one_element() -> None:
+    tracemalloc.start()
+    result = codec.decode("members[999999999][groupid]=1&members[999999999][userid]=2")
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert result == {"members": [{"groupid": "1", "userid": "2"}]}
+    assert peak < 1_000_000
+
+
+def test_nesting_deeper_than_php_is_refused() -> None:
+    assert codec.decode("a" + "[x]" * 64 + "=1")
+    with pytest.raises(codec.DepthExceeded):
+        codec.decode("a" + "[x]" * 65 + "=1")
+
+
+def test_more_vars_than_max_input_vars_is_refused() -> None:
+    assert len(codec.decode("&".join(f"v{i}=1" for i in range(1000)))) == 1000
+    with pytest.raises(codec.TooManyVariables):
+        codec.decode("&".join(f"v{i}=1" for i in range(1001)))
+
+
+@pytest.mark.parametrize("body", ["a=%FF%FE", "%C3=1", b"a=\xff"])
+def test_invalid_utf8_is_refused(body: str | bytes) -> None:
+    with pytest.raises(codec.InvalidEncoding):
+        codec.decode(body)
+
+
+def test_errors_share_one_base_and_say_why() -> None:
+    with pytest.raises(codec.CodecError, match="too many input variables"):
+        codec.decode("&".join("a=1" for _ in range(2000)))
+
+
+_keys = st.text(alphabet=st.characters(min_codepoint=97, max_codepoint=122), min_size=1, max_size=6)
+_scalars = st.one_of(st.integers(-(10**9), 10**9).map(str),
+                     st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8))
+_trees = st.recursive(
+    _scalars,
+    lambda children: st.one_of(st.lists(children, min_size=1, max_size=4),
+                               st.dictionaries(_keys, children, min_size=1, max_size=4)),
+    max_leaves=20,
+)
+
+
+@given(st.dictionaries(_keys, _trees, min_size=1, max_size=5))
+def test_round_trip_of_arbitrary_trees(data: dict) -> None:
+    assert codec.decode(codec.encode(data)) == data

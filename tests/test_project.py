@@ -1,0 +1,51 @@
+"""The project stands alone and keeps its README promises."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _readme_commands() -> list[str]:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```bash\n(.*?)```", text, flags=re.S)
+    assert block, "README must open with a bash block of set-up commands"
+    return [line for line in block.group(1).splitlines() if line.strip()]
+
+
+def test_readme_opens_with_two_setup_commands() -> None:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert text.index("```bash") < text.index("\n## "), "the commands come before any section"
+    commands = _readme_commands()
+    assert len(commands) == 2
+    assert "nexsis mock" in commands[0]
+    assert "pytest" in commands[1]
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    ci = (ROOT / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    assert _readme_commands()[1] in ci
+
+
+def test_nothing_reads_the_shared_folder() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    offenders = [
+        f for f in tracked
+        if f.endswith((".py", ".toml", ".cfg", ".ini", ".yaml", ".sh")) or f.startswith(".ci/")
+        if "../shared" in (ROOT / f).read_text(encoding="utf-8", errors="replace")
+        and f != "tests/test_project.py"
+    ]
+    assert offenders == []
+
+
+def test_import_names_do_not_shadow_pypi_packages() -> None:
+    import nexsis_contracts
+    import nexsis_mock
+    import nexsis_openapi
+
+    assert Path(nexsis_openapi.__file__).parent.name == "openapi"
+    assert Path(nexsis_mock.__file__).parent.name == "mock"
+    assert Path(nexsis_contracts.__file__).parent.name == "contracts"

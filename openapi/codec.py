@@ -153,10 +153,12 @@ def _scalar(value: Any) -> Any:
 
 
 def _prepare(value: Any) -> Any:
+    # None is dropped here rather than with qs_codec's skip_nulls, which also drops empty strings:
+    # `groups[0][description]=` is a required value, not a missing one.
     if isinstance(value, Mapping):
-        return {str(k): _prepare(v) for k, v in value.items()}
+        return {str(k): _prepare(v) for k, v in value.items() if v is not None}
     if isinstance(value, list | tuple):
-        return [_prepare(v) for v in value]
+        return [_prepare(v) for v in value if v is not None]
     return _scalar(value)
 
 
@@ -166,6 +168,5 @@ def encode(data: Mapping[str, Any]) -> str:
     ``None`` is left out (Moodle treats a missing optional parameter as its default) and booleans
     become ``1``/``0``. Indices are explicit (``[0]``), as in the core_group documentation.
     """
-    options = qs_codec.EncodeOptions(encode_values_only=True, skip_nulls=True,
-                                     list_format=qs_codec.ListFormat.INDICES)
+    options = qs_codec.EncodeOptions(encode_values_only=True, list_format=qs_codec.ListFormat.INDICES)
     return qs_codec.encode(_prepare(data), options)

@@ -1,0 +1,94 @@
+"""``nexsis mock``: serve both APIs, the admin API and Swagger UI on a local port.
+
+The tokens the mock accepts are printed at start: they are test tokens of a local mock, and a
+developer needs them to call it. Tokens sent by clients are never logged (uvicorn's access log,
+which would show query strings, is off; the journal redacts them).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+__all__ = ["register", "run"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "mock", help="run the stateful mock of the NexSIS API and the Moodle web services",
+        description="Serve /enrol/nexsis/api/index.php/..., /webservice/rest/server.php, the admin "
+                    "API under /__admin and Swagger UI, validating every request against the specs.")
+    parser.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    parser.add_argument("--fixtures", type=Path, nargs="+", action="extend", metavar="FILE",
+                        help="fixture files to load instead of the default fixtures")
+    parser.add_argument("--state", type=Path, metavar="FILE",
+                        help="persist the state in FILE (survives restarts; shared by workers)")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="worker processes sharing the state file (default 1)")
+    parser.add_argument("--max-body", type=int, default=None, metavar="BYTES",
+                        help="largest request body accepted (default 1 MiB)")
+    parser.add_argument("--journal-size", type=int, default=None, metavar="N",
+                        help="requests kept in the journal per worker (default 1000; 0 disables it)")
+    parser.add_argument("--admin-token", default=None,
+                        help="require 'Authorization: Bearer TOKEN' on the admin API")
+    parser.add_argument("--log-level", default="warning",
+                        choices=["critical", "error", "warning", "info", "debug"])
+    parser.set_defaults(func=run)
+
+
+def _banner(base: str, tokens: dict, args: argparse.Namespace, state: Path | None) -> str:
+    lines = [
+        f"nexsis mock listening on {base}",
+        f"  NexSIS API      {base}/enrol/nexsis/api/index.php   (Swagger UI: /enrol/nexsis/api/index.php/ui)",
+        f"  Moodle WS       {base}/webservice/rest/server.php  (Swagger UI: /ui)",
+        f"  admin API       {base}/__admin                      (Swagger UI: /__admin/ui)",
+        f"  workers         {args.workers}" + (f", state file {state}" if state else ", in-memory state"),
+        "  tokens (test tokens of this local mock):",
+    ]
+    lines += ["    " + line for line in json.dumps(tokens, indent=2).splitlines()]
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from .app import ENV_PREFIX, create_app
+    from .domain import Service
+
+    if args.workers < 1:
+        print("nexsis mock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    state: Path | None = args.state
+    if args.workers > 1 and state is None:
+        # Workers are processes: without a shared state file each would have its own state.
+        state = Path(tempfile.mkdtemp(prefix="nexsis-mock-")) / "state.json"
+    service = Service.create(fixtures=args.fixtures, state_file=state)
+    host = f"[{args.host}]" if ":" in args.host else args.host
+    print(_banner(f"http://{host}:{args.port}", service.tokens(), args, state), flush=True)
+
+    options: dict = {}
+    if args.max_body is not None:
+        options["max_body"] = args.max_body
+    if args.journal_size is not None:
+        options["journal_size"] = args.journal_size
+    common = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": False}
+    if args.workers == 1:
+        app = create_app(service, state_file=state, admin_token=args.admin_token, **options)
+        uvicorn.run(app, **common)
+        return 0
+    env = {ENV_PREFIX + "STATE": str(state)}
+    if args.fixtures:
+        env[ENV_PREFIX + "FIXTURES"] = os.pathsep.join(str(p) for p in args.fixtures)
+    if args.admin_token:
+        env[ENV_PREFIX + "ADMIN_TOKEN"] = args.admin_token
+    for key, name in (("max_body", "MAX_BODY"), ("journal_size", "JOURNAL_SIZE")):
+        if key in options:
+            env[ENV_PREFIX + name] = str(options[key])
+    os.environ.update(env)
+    uvicorn.run("nexsis_mock.app:factory", factory=True, workers=args.workers, **common)
+    return 0

@@ -1,0 +1,575 @@
+"""The mock's domain entry point: `Service.call(api, operation_id, params, token) -> Result`.
+
+This is the seam between the HTTP layer and the simulated Moodle (see docs/CONVENTIONS.md): the
+server validates and decodes requests and hands over plain parameters; the domain applies one
+operation atomically to the state, logs NexSIS calls, persists writes, and answers a JSON-able
+body. Nothing raises out of `call`: client errors are answers, and an unexpected exception (a bug)
+becomes a 500 `internal_error` answer with nothing changed.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from nexsis_mock import fixtures
+from nexsis_mock.handlers import NEXSIS, WS, Ctx, MoodleError, NexsisError, Reply, load_all
+from nexsis_mock.handlers.nexsis import PATH_PARAMS, ROUTES, sql_time
+from nexsis_mock.handlers.ws import invalid_parameter, missing_record
+from nexsis_mock.handlers.ws.params import validate_function
+from nexsis_mock.store.persistence import Journal
+from nexsis_mock.store.records import LogEntry
+from nexsis_mock.store.state import State
+
+__all__ = ["API_NEXSIS", "API_WS", "Result", "Service"]
+
+API_NEXSIS = "nexsis"
+API_WS = "moodle-ws"
+
+log = logging.getLogger("nexsis_mock.domain")
+
+#: Moodle functions that exist on a real site but are not in the mock's service: calling them
+#: answers `accessexception` (as the recorded site did), any other unknown name `invalidrecordunknown`.
+KNOWN_MOODLE_FUNCTIONS = frozenset(
+    {
+        "core_user_get_users_by_field",
+        "core_user_get_users",
+        "core_user_create_users",
+        "core_user_update_users",
+        "core_user_delete_users",
+        "core_course_get_courses",
+        "core_course_get_courses_by_field",
+        "core_course_create_courses",
+        "core_course_update_courses",
+        "core_course_delete_courses",
+        "core_course_get_categories",
+        "core_enrol_get_enrolled_users",
+        "core_enrol_get_users_courses",
+        "enrol_manual_enrol_users",
+        "enrol_manual_unenrol_users",
+        "core_group_get_groups",
+        "core_group_get_course_groups",
+        "core_group_get_group_members",
+        "core_group_update_groups",
+        "core_group_get_course_user_groups",
+        "core_cohort_get_cohorts",
+        "core_cohort_create_cohorts",
+        "core_cohort_add_cohort_members",
+        "core_cohort_delete_cohort_members",
+        "core_cohort_search_cohorts",
+        "core_completion_get_course_completion_status",
+        "core_completion_get_activities_completion_status",
+        "gradereport_user_get_grade_items",
+        "gradereport_overview_get_course_grades",
+        "core_grades_get_grades",
+        "core_webservice_get_site_info",
+        "core_message_send_instant_messages",
+        "core_role_assign_roles",
+        "core_role_unassign_roles",
+        "tool_mobile_get_config",
+        "core_calendar_get_calendar_events",
+    }
+)
+
+#: Default order of the functions a token's service offers (the recorded site's order).
+SERVICE_FUNCTIONS = (
+    "core_webservice_get_site_info",
+    "tool_muprog_get_programs",
+    "tool_muprog_get_program_allocations",
+    "tool_muprog_source_manual_allocate_users",
+    "tool_muprog_delete_program_allocations",
+    "tool_muprog_update_program_allocation",
+    "tool_muprog_archive_program_allocation",
+    "tool_muprog_restore_program_allocation",
+    "tool_muprog_source_cohort_get_cohorts",
+    "tool_muprog_source_cohort_add_cohort",
+    "tool_muprog_source_cohort_delete_cohort",
+    "core_group_add_group_members",
+    "core_group_delete_group_members",
+    "core_group_create_groups",
+    "core_group_delete_groups",
+)
+
+MAX_LOGS = 20_000
+_LOG_BODY_LIMIT = 1000
+_FLUSH_AFTER_S = 1.0
+_FLUSH_AFTER_N = 200
+
+
+@dataclass
+class Result:
+    """An answer: HTTP status, JSON-able body (None = no body), extra headers."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _invalid_token() -> MoodleError:
+    return MoodleError("core\\exception\\moodle_exception", "invalidtoken", "Invalid token - token not found")
+
+
+def _access_exception() -> MoodleError:
+    return MoodleError("webservice_access_exception", "accessexception", "Access control exception")
+
+
+def _short_json(value: Any) -> str:
+    if value is None:
+        return ""
+    try:
+        text = orjson.dumps(value, default=str).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= _LOG_BODY_LIMIT else text[:_LOG_BODY_LIMIT] + "..."
+
+
+class Service:
+    """One simulated site. Thread-safe; with a state file, shared by every process using it."""
+
+    def __init__(
+        self,
+        fixture_paths: list[Path] | None,
+        state_file: Path | None,
+        clock: Callable[[], float] | None = None,
+        max_logs: int = MAX_LOGS,
+    ) -> None:
+        load_all()
+        self._fixture_paths = [Path(p) for p in fixture_paths] if fixture_paths else None
+        self._clock = clock or time.time
+        self._max_logs = max_logs
+        self._lock = threading.RLock()
+        self._pending_logs: list[dict[str, Any]] = []
+        self._pending_since = 0.0
+        self._journal: Journal | None = None
+        self.state: State
+        if state_file is None:
+            self.state = self._fixture_state()
+            return
+        self._journal = Journal(Path(state_file))
+        journal = self._journal
+        journal.begin()
+        try:
+            epoch = journal.current_epoch()
+            snapshot = journal.snapshot(epoch) if epoch else None
+            if snapshot is None:
+                self.state = self._fixture_state()
+                journal.new_epoch(fixtures.export(self.state))
+            else:
+                journal.epoch = epoch
+                self.state = fixtures.from_dict(snapshot, "state file")
+                self._replay()
+            journal.commit()
+        except BaseException:
+            journal.rollback()
+            raise
+        journal.changed()
+
+    @classmethod
+    def create(
+        cls,
+        fixtures: list[Path] | None = None,
+        state_file: Path | None = None,
+        *,
+        clock: Callable[[], float] | None = None,
+        max_logs: int = MAX_LOGS,
+    ) -> Service:
+        """A service loaded from fixture files (default: the embedded site), optionally persistent.
+
+        Raises `nexsis_mock.fixtures.FixtureError` (bad fixture) or
+        `nexsis_mock.store.persistence.StateFileError` (unusable state file).
+        """
+        return cls(fixtures, state_file, clock, max_logs)
+
+    def _fixture_state(self) -> State:
+        state = fixtures.load(self._fixture_paths)
+        state.site.setdefault("service_functions", list(SERVICE_FUNCTIONS))
+        return state
+
+    def close(self) -> None:
+        with self._lock:
+            if self._journal is not None:
+                self._flush_logs(force=True)
+                self._journal.close()
+                self._journal = None
+
+    # ------------------------------------------------------------------ tokens
+    def check_nexsis_token(self, token: str | None) -> bool:
+        with self._lock:
+            self._catch_up()
+            return bool(token) and token in self.state.nexsis_keys
+
+    def check_ws_token(self, token: str | None) -> bool:
+        with self._lock:
+            self._catch_up()
+            return bool(token) and token in self.state.ws_tokens
+
+    def tokens(self) -> dict[str, Any]:
+        with self._lock:
+            self._catch_up()
+            ws = {}
+            for t in self.state.ws_tokens.values():
+                user = self.state.users.get(t.userid)
+                ws[t.token] = {
+                    "user": user.username if user else t.userid,
+                    "userid": t.userid,
+                    "name": t.name,
+                    "capabilities": "all" if t.capabilities is None else sorted(t.capabilities),
+                    "functions": "all" if t.functions is None else sorted(t.functions),
+                }
+            return {"nexsis": list(self.state.nexsis_keys), "moodle-ws": ws}
+
+    # ------------------------------------------------------------------ the seam
+    def call(
+        self,
+        api: str,
+        operation_id: str,
+        params: dict[str, Any] | None,
+        token: str | None,
+        request: dict[str, Any] | None = None,
+    ) -> Result:
+        """Run one operation. `request` (optional) may carry `ip`, `user_agent`, `method`, `url`,
+        `body` for the NexSIS log entry; the domain fills sensible values otherwise."""
+        try:
+            with self._lock:
+                return self._call(
+                    api, operation_id, params if isinstance(params, dict) else {}, token, request or {}
+                )
+        except Exception:  # a bug: report it, keep serving
+            log.exception("internal error in %s %s", api, operation_id)
+            if api == API_WS:
+                return Result(
+                    200,
+                    {
+                        "exception": "coding_exception",
+                        "errorcode": "codingerror",
+                        "message": "Coding error detected, it must be fixed by a programmer",
+                    },
+                )
+            return Result(500, {"error": "internal_error", "message": "The mock hit an internal error"})
+
+    def _call(
+        self, api: str, operation_id: str, params: dict[str, Any], token: str | None, request: dict[str, Any]
+    ) -> Result:
+        if api == API_NEXSIS:
+            op = NEXSIS.get(operation_id)
+            if op is None:
+                return Result(
+                    404, {"error": "not_found", "message": f"Unknown operation {operation_id[:80]!r}"}
+                )
+            write = op.write or operation_id == "getLogs"
+        elif api == API_WS:
+            op = WS.get(operation_id) if isinstance(operation_id, str) else None
+            write = op.write if op else False
+        else:
+            return Result(400, {"error": "invalid_parameter", "message": f"Unknown api {str(api)[:40]!r}"})
+        journal = self._journal
+        if journal is None or not write:
+            self._catch_up()
+            now = int(self._clock())
+            result, changed, logs = self._apply(api, operation_id, params, token, request, now)
+            if journal is None:
+                self._add_logs(logs)
+            else:
+                self._pending_logs.extend(logs)
+                if logs and not self._pending_since:
+                    self._pending_since = time.monotonic()
+                self._flush_logs()
+            return result
+        journal.begin()
+        try:
+            self._catch_up(in_transaction=True)
+            self._write_pending_logs()
+            now = int(self._clock())
+            result, changed, logs = self._apply(api, operation_id, params, token, request, now)
+            if changed:
+                journal.append(
+                    {
+                        "api": api,
+                        "op": operation_id,
+                        "params": params,
+                        "token": token,
+                        "now": now,
+                        "logs": logs,
+                    }
+                )
+                self._add_logs(logs)
+            elif logs:
+                journal.append({"logs": logs})
+                self._add_logs(logs)
+            journal.commit()
+        except BaseException:
+            journal.rollback()
+            self._reload()  # memory may be ahead of the database now: rebuild from it
+            raise
+        journal.changed()
+        self.state.trim_logs(self._max_logs)
+        return result
+
+    def _apply(
+        self,
+        api: str,
+        operation_id: str,
+        params: dict[str, Any],
+        token: str | None,
+        request: dict[str, Any],
+        now: int,
+    ) -> tuple[Result, bool, list[dict[str, Any]]]:
+        """Run the handler in a state transaction; return (result, state changed?, log entries)."""
+        state = self.state
+        ctx = Ctx(state=state, now=now, token=token)
+        changed = False
+        try:
+            with state.transaction():
+                journal_before = state._undo
+                result = (
+                    self._nexsis(ctx, operation_id, params)
+                    if api == API_NEXSIS
+                    else self._ws(ctx, operation_id, params)
+                )
+                changed = bool(journal_before)
+                if result.status >= 400 or (
+                    api == API_WS and isinstance(result.body, dict) and "exception" in result.body
+                ):
+                    raise _Rollback(result)
+        except _Rollback as rb:
+            result, changed = rb.result, False
+        logs = ctx.logs if api == API_NEXSIS else []
+        if api == API_NEXSIS:
+            logs = [dict(entry, date=now) for entry in logs]
+            logs.append(self._request_log(operation_id, params, token, request, result, now))
+        return result, changed, logs
+
+    def _nexsis(self, ctx: Ctx, operation_id: str, params: dict[str, Any]) -> Result:
+        if not ctx.token or ctx.token not in ctx.state.nexsis_keys:
+            return Result(
+                401,
+                {
+                    "error": "unauthorized",
+                    "message": "Missing or invalid API key: send 'Authorization: Bearer <key>' "
+                    "or the 'token' query parameter",
+                },
+            )
+        try:
+            body = NEXSIS[operation_id].func(ctx, params)
+        except NexsisError as exc:
+            return Result(exc.status, {"error": exc.code, "message": exc.message})
+        if isinstance(body, Reply):
+            return Result(body.status, body.body, body.headers)
+        return Result(200, body)
+
+    def _ws(self, ctx: Ctx, function: str, params: dict[str, Any]) -> Result:
+        try:
+            token = ctx.state.ws_tokens.get(ctx.token) if ctx.token else None
+            if token is None or token.userid not in ctx.state.users:
+                raise _invalid_token()
+            ctx.ws = token
+            if not function:
+                raise invalid_parameter()
+            if function not in WS:
+                if function in KNOWN_MOODLE_FUNCTIONS:
+                    raise _access_exception()
+                raise missing_record()
+            if token.functions is not None and function not in token.functions:
+                raise _access_exception()
+            cleaned = validate_function(function, params)
+            body = WS[function].func(ctx, cleaned)
+        except MoodleError as exc:
+            return Result(200, exc.body())
+        return Result(200, body)
+
+    def _request_log(
+        self,
+        operation_id: str,
+        params: dict[str, Any],
+        token: str | None,
+        request: dict[str, Any],
+        result: Result,
+        now: int,
+    ) -> dict[str, Any]:
+        method, template = ROUTES.get(operation_id, ("", ""))
+        path_names = PATH_PARAMS.get(operation_id, set())
+        url = request.get("url") or "/enrol/nexsis/api/index.php" + "".join(
+            str(params.get(part[1:-1], part)) if part.startswith("{") else part
+            for part in _split_template(template)
+        )
+        body_params = {k: v for k, v in params.items() if k not in path_names and k not in ("token",)}
+        status = result.status
+        if status < 400:
+            level, message = "info", f"{method} {template} succeeded"
+        else:
+            level = "error" if status in (401, 403) or status >= 500 else "warning"
+            message = result.body.get("message", "") if isinstance(result.body, dict) else ""
+        return {
+            "date": now,
+            "level": level,
+            "message": message,
+            "detail": operation_id,
+            "params": _short_json({k: params[k] for k in path_names if k in params}),
+            "request_method": request.get("method") or method,
+            "request_url": str(url)[:2048],
+            "request_body": request.get("body") or _short_json(body_params or None),
+            "response_body": _short_json(result.body),
+            "response_status_code": status,
+            "ip": request.get("ip") or "127.0.0.1",
+            "user_agent": request.get("user_agent") or "Unknown User Agent",
+        }
+
+    # ------------------------------------------------------------------ logs and persistence
+    def _add_logs(self, logs: list[dict[str, Any]]) -> None:
+        state = self.state
+        for entry in logs:
+            state.add_log(
+                LogEntry(
+                    id=state.next_id("log"),
+                    date_created=sql_time(entry["date"]),
+                    level=entry["level"],
+                    message=entry["message"],
+                    detail=entry.get("detail", ""),
+                    params=entry.get("params", ""),
+                    request_method=entry.get("request_method", ""),
+                    request_url=entry.get("request_url", ""),
+                    request_body=entry.get("request_body", ""),
+                    response_body=entry.get("response_body", ""),
+                    response_status_code=entry.get("response_status_code"),
+                    ip=entry.get("ip", "127.0.0.1"),
+                    user_agent=entry.get("user_agent", "Unknown User Agent"),
+                )
+            )
+        state.trim_logs(self._max_logs)
+
+    def _write_pending_logs(self) -> None:
+        """Inside a write transaction: persist and apply log entries of earlier reads."""
+        if self._pending_logs and self._journal is not None:
+            logs, self._pending_logs, self._pending_since = self._pending_logs, [], 0.0
+            self._journal.append({"logs": logs})
+            self._add_logs(logs)
+
+    def _flush_logs(self, force: bool = False) -> None:
+        journal = self._journal
+        if journal is None or not self._pending_logs:
+            return
+        if (
+            not force
+            and len(self._pending_logs) < _FLUSH_AFTER_N
+            and time.monotonic() - self._pending_since < _FLUSH_AFTER_S
+        ):
+            return
+        journal.begin()
+        try:
+            self._catch_up(in_transaction=True)
+            self._write_pending_logs()
+            journal.commit()
+        except BaseException:
+            journal.rollback()
+            self._reload()
+            raise
+        journal.changed()
+
+    def _catch_up(self, in_transaction: bool = False) -> None:
+        journal = self._journal
+        if journal is None:
+            return
+        if not in_transaction and not journal.changed():
+            return
+        if journal.current_epoch() != journal.epoch:
+            self._reload()
+            return
+        self._replay()
+
+    def _replay(self) -> None:
+        journal = self._journal
+        assert journal is not None
+        for seq, payload in journal.ops_after(journal.last_seq):
+            if "api" in payload:
+                self._apply(
+                    payload["api"], payload["op"], payload["params"], payload["token"], {}, payload["now"]
+                )
+            self._add_logs(payload.get("logs") or [])
+            journal.last_seq = seq
+
+    def _reload(self) -> None:
+        journal = self._journal
+        if journal is None:
+            return
+        epoch = journal.current_epoch()
+        snapshot = journal.snapshot(epoch) if epoch else None
+        journal.epoch = epoch
+        journal.last_seq = 0
+        self.state = (
+            fixtures.from_dict(snapshot, "state file") if snapshot is not None else self._fixture_state()
+        )
+        self._replay()
+
+    def _new_epoch(self, state: State) -> None:
+        """Replace the whole state (reset/import), durably when persistent."""
+        state.site.setdefault("service_functions", list(SERVICE_FUNCTIONS))
+        journal = self._journal
+        self._pending_logs, self._pending_since = [], 0.0
+        if journal is not None:
+            journal.begin()
+            try:
+                journal.new_epoch(fixtures.export(state))
+                journal.commit()
+            except BaseException:
+                journal.rollback()
+                raise
+            journal.changed()
+        self.state = state
+
+    # ------------------------------------------------------------------ admin
+    def reset(self) -> None:
+        """Back to the fixtures (and persist that)."""
+        with self._lock:
+            self._new_epoch(self._fixture_state())
+
+    def export_state(self) -> dict[str, Any]:
+        with self._lock:
+            self._flush_logs(force=True)
+            self._catch_up()
+            return fixtures.export(self.state)
+
+    def import_state(self, data: dict[str, Any]) -> None:
+        """Replace the state; raises FixtureError (nothing changed) if `data` is invalid."""
+        with self._lock:
+            if not isinstance(data, dict):
+                raise fixtures.FixtureError("state: must be a mapping of sections")
+            self._new_epoch(fixtures.from_dict(data, "state"))
+
+    def stats(self) -> dict[str, Any]:
+        with self._lock:
+            self._catch_up()
+            s = self.state
+            return {
+                "users": len(s.users),
+                "courses": len(s.courses),
+                "enrolments": s.enrol_count,
+                "groups": len(s.groups),
+                "cohorts": len(s.cohorts),
+                "programs": len(s.programs),
+                "allocations": len(s.allocations),
+                "certifications": len(s.certifications),
+                "logs": len(s.logs) + len(self._pending_logs),
+                "persistent": self._journal is not None,
+                "state_file": str(self._journal.path) if self._journal else None,
+            }
+
+
+class _Rollback(Exception):
+    """Unwinds the state transaction of an operation that answered an error."""
+
+    def __init__(self, result: Result) -> None:
+        super().__init__("rollback")
+        self.result = result
+
+
+def _split_template(template: str) -> list[str]:
+    import re
+
+    return [p for p in re.split(r"({\w+})", template) if p]

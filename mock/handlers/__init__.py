@@ -1,0 +1,105 @@
+"""Operation handlers: one module per resource, registered by operationId.
+
+A handler is `handler(ctx, params) -> body` and signals failures by raising `NexsisError` or
+`MoodleError`; it never sees HTTP. Handlers change the state only through `ctx.state` (journalled),
+so `Service.call` can undo a half-done operation, and they add API log entries through `ctx.log`
+(not the state) because a replayed operation must not log twice.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from nexsis_mock.store.records import WsToken
+from nexsis_mock.store.state import State
+
+Handler = Callable[["Ctx", dict[str, Any]], Any]
+
+
+class NexsisError(Exception):
+    """A NexSIS client error: HTTP `status` with body {"error": code, "message": message}."""
+
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+class MoodleError(Exception):
+    """A Moodle exception envelope; always HTTP 200 on the wire."""
+
+    def __init__(self, exception: str, errorcode: str, message: str) -> None:
+        super().__init__(message)
+        self.exception = exception
+        self.errorcode = errorcode
+        self.message = message
+
+    def body(self) -> dict[str, str]:
+        return {"exception": self.exception, "errorcode": self.errorcode, "message": self.message}
+
+
+@dataclass
+class Reply:
+    """A handler answer with a status other than 200 (or extra headers)."""
+
+    status: int
+    body: Any
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Ctx:
+    state: State
+    now: int
+    token: str | None = None
+    ws: WsToken | None = None
+    logs: list[dict[str, Any]] = field(default_factory=list)
+
+    def log(self, level: str, message: str, detail: str = "") -> None:
+        self.logs.append({"level": level, "message": message, "detail": detail})
+
+
+@dataclass(frozen=True)
+class Operation:
+    func: Handler
+    write: bool
+
+
+NEXSIS: dict[str, Operation] = {}
+WS: dict[str, Operation] = {}
+
+
+def nexsis_op(operation_id: str, *, write: bool = False) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        NEXSIS[operation_id] = Operation(func, write)
+        return func
+
+    return register
+
+
+def ws_function(function: str, *, write: bool = False) -> Callable[[Handler], Handler]:
+    def register(func: Handler) -> Handler:
+        WS[function] = Operation(func, write)
+        return func
+
+    return register
+
+
+_loaded = False
+
+
+def load_all() -> None:
+    """Import every handler module once so their decorators fill the registries."""
+    global _loaded
+    if _loaded:
+        return
+    for sub in ("nexsis", "ws"):
+        package = importlib.import_module(f"{__name__}.{sub}")
+        for info in pkgutil.iter_modules(package.__path__):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    _loaded = True

@@ -1,0 +1,91 @@
+"""Courses: get, create/update (category path created on demand), delete with Moodle's cascade."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nexsis_mock.handlers import Ctx, nexsis_op
+from nexsis_mock.handlers.nexsis import (
+    bad_request,
+    conflict,
+    find_course,
+    ident,
+    iso,
+    opt_time,
+    shorten,
+    text,
+)
+from nexsis_mock.store.records import Course
+
+
+def course_row(ctx: Ctx, course: Course) -> dict[str, Any]:
+    return {
+        "courseid": course.idnumber,
+        "fullname": course.fullname,
+        "shortname": course.shortname,
+        "startdate": iso(course.startdate),
+        "categorypath": ctx.state.category_path(course.category),
+    }
+
+
+@nexsis_op("getCourse")
+def get_course(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    return course_row(ctx, find_course(ctx, params))
+
+
+@nexsis_op("putCourse", write=True)
+def put_course(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    state = ctx.state
+    idnumber = ident(params, "courseid")
+    if len(idnumber) > 100:
+        raise bad_request("courseid is too long (at most 100 characters)")
+    fullname = text(params, "fullname", limit=254)
+    shortname = text(params, "shortname", limit=255)
+    startdate = opt_time(params, "startdate")
+    path = text(params, "categorypath", limit=1000)
+    for name, value in (("fullname", fullname), ("shortname", shortname)):
+        if value is not None and not value.strip():
+            raise bad_request(f"{name} cannot be empty")
+    if shortname is not None:
+        shortname = shortname.strip()
+        owner = state.course_by_shortname.get(shortname)
+        if owner is not None and state.courses[owner].idnumber != idnumber:
+            raise conflict(f"Short name {shorten(shortname)!r} is already used by another course")
+    cid = state.course_by_idnumber.get(idnumber)
+    if cid is None:
+        if fullname is None or shortname is None:
+            raise bad_request("fullname and shortname are required to create a course")
+        category = state.ensure_category_path(path) if path else state.site.get("defaultcategory", 1)
+        course = Course(
+            id=state.next_id("course"),
+            shortname=shortname,
+            fullname=fullname.strip(),
+            idnumber=idnumber,
+            category=category,
+            startdate=startdate or 0,
+            timecreated=ctx.now,
+            timemodified=ctx.now,
+        )
+        state.add_course(course)
+        return course_row(ctx, course)
+    course = state.courses[cid]
+    changes: dict[str, Any] = {}
+    if fullname is not None:
+        changes["fullname"] = fullname.strip()
+    if shortname is not None:
+        changes["shortname"] = shortname
+    if startdate is not None:
+        changes["startdate"] = startdate
+    if path is not None:
+        changes["category"] = state.ensure_category_path(path)
+    if changes:
+        changes["timemodified"] = ctx.now
+        state.update_course(course, **changes)
+    return course_row(ctx, course)
+
+
+@nexsis_op("deleteCourse", write=True)
+def delete_course(ctx: Ctx, params: dict[str, Any]) -> None:
+    course = find_course(ctx, params)
+    ctx.state.delete_course(course.id)
+    return None

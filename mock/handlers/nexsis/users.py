@@ -1,0 +1,79 @@
+"""Users: get, create/update, delete with Moodle's cascade."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from nexsis_mock.handlers import Ctx, nexsis_op
+from nexsis_mock.handlers.nexsis import bad_request, conflict, find_user, ident, shorten, text
+from nexsis_mock.store.records import User
+
+#: Moodle's PARAM_USERNAME: lower case, no spaces; letters, digits and _ - . @ only.
+_USERNAME_RE = re.compile(r"^[a-z0-9_.@-]+$")
+
+
+def user_row(user: User) -> dict[str, Any]:
+    return {
+        "userid": user.idnumber,
+        "username": user.username,
+        "firstname": user.firstname,
+        "lastname": user.lastname,
+        "email": user.email,
+    }
+
+
+@nexsis_op("getUser")
+def get_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    return user_row(find_user(ctx, params))
+
+
+@nexsis_op("putUser", write=True)
+def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
+    state = ctx.state
+    idnumber = ident(params, "userid")
+    username = text(params, "username", limit=100)
+    if username is not None:
+        username = username.strip().lower()
+        if not _USERNAME_RE.match(username):
+            raise bad_request(
+                f"username {shorten(username)!r} is invalid: use lower-case letters, digits and _ - . @ only"
+            )
+        owner = state.user_by_username.get(username)
+        if owner is not None and state.users[owner].idnumber != idnumber:
+            raise conflict(f"Username {shorten(username)!r} is already used by another user")
+    fields = {name: text(params, name, limit=100) for name in ("firstname", "lastname", "email")}
+    uid = state.user_by_idnumber.get(idnumber)
+    if uid is None:
+        if username is None:
+            raise bad_request("username is required to create a user")
+        user = User(
+            id=state.next_id("user"),
+            username=username,
+            idnumber=idnumber,
+            firstname=(fields["firstname"] or "").strip(),
+            lastname=(fields["lastname"] or "").strip(),
+            email=(fields["email"] or "").strip(),
+            auth="nexsis",
+            timecreated=ctx.now,
+            timemodified=ctx.now,
+        )
+        state.add_user(user)
+        return user_row(user)
+    user = state.users[uid]
+    changes = {name: value.strip() for name, value in fields.items() if value is not None}
+    if username is not None:
+        changes["username"] = username
+    if changes:
+        changes["timemodified"] = ctx.now
+        state.update_user(user, **changes)
+    return user_row(user)
+
+
+@nexsis_op("deleteUser", write=True)
+def delete_user(ctx: Ctx, params: dict[str, Any]) -> None:
+    user = find_user(ctx, params)
+    if user.siteadmin:
+        raise conflict("A site administrator cannot be deleted")
+    ctx.state.delete_user(user.id)
+    return None

@@ -1,0 +1,277 @@
+"""Connexion plug-ins that make request validation read the wire the way PHP does.
+
+Connexion's defaults parse form bodies with Starlette (no PHP bracket notation), decode JSON with
+the stdlib (a 10,000-deep array is a RecursionError, invalid UTF-8 a UnicodeDecodeError: both 500s)
+and build a fresh JSON-schema validator for every parameter of every request. These replacements
+keep every check Connexion makes while
+
+* decoding form bodies and query strings with ``nexsis_openapi.codec`` (PHP's limits and rules),
+  then coercing the strings by schema as Moodle's PARAM_* cleaning does;
+* decoding JSON with orjson, turning every malformed input into a 400 problem;
+* caching validators per schema object (the specs are parsed once, so schema objects live as long
+  as the app);
+* leaving the parsed, coerced body in the ASGI scope (``SCOPE_BODY``) so the handler adapter does
+  not parse it a second time.
+"""
+
+from __future__ import annotations
+
+import re
+import typing as t
+
+import orjson
+from connexion.exceptions import BadRequestProblem, ExtraParameterProblem
+from connexion.json_schema import Draft4RequestValidator, format_error_with_path
+from connexion.uri_parsing import OpenAPIURIParser
+from connexion.utils import is_null, is_nullable
+from connexion.validators import FormDataValidator, JSONRequestBodyValidator, ParameterValidator
+from jsonschema import Draft4Validator, ValidationError
+from starlette.types import Scope
+
+from nexsis_openapi import codec
+
+__all__ = [
+    "SCOPE_BODY",
+    "SCOPE_FORM",
+    "MockFormValidator",
+    "MockJSONValidator",
+    "MockParameterValidator",
+    "MoodleURIParser",
+    "PHPURIParser",
+    "coerce",
+    "decode_json",
+]
+
+#: Scope key holding the validated request body (dict/list/scalar) for the handler adapter.
+SCOPE_BODY = "nexsis_mock.body"
+#: Scope key under which the WS router leaves the already-decoded form parameters.
+SCOPE_FORM = "nexsis_mock.form"
+
+#: NexSIS (PHP casts) takes any decimal integer; Moodle's PARAM_INT only the canonical form
+#: (validate_parameters compares the cleaned value with the raw one: `05`, `+5`, `5.0` fail).
+_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+CANONICAL_INT_RE = re.compile(r"^(?:0|-?[1-9][0-9]*)$")
+#: The integers PHP and orjson keep exact; larger ones are refused rather than rounded.
+_INT64 = (-(2**63), 2**63 - 1)
+_NUM_RE = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
+
+_validators: dict[int, tuple[dict, Draft4Validator]] = {}
+
+
+def _validator(schema: dict) -> Draft4Validator:
+    """A cached Draft-4 request validator; the schema is kept referenced so its id stays unique."""
+    hit = _validators.get(id(schema))
+    if hit is None or hit[0] is not schema:
+        hit = (schema, Draft4RequestValidator(schema, format_checker=Draft4Validator.FORMAT_CHECKER))
+        _validators[id(schema)] = hit
+    return hit[1]
+
+
+def _schema_types(schema: dict) -> set[str]:
+    types: set[str] = set()
+    if "type" in schema:
+        types.add(schema["type"])
+    for key in ("oneOf", "anyOf", "allOf"):
+        for sub in schema.get(key, ()):
+            types |= _schema_types(sub)
+    return types
+
+
+def _object_properties(schema: dict) -> dict[str, dict]:
+    props = dict(schema.get("properties", {}))
+    for key in ("allOf", "oneOf", "anyOf"):
+        for sub in schema.get(key, ()):
+            for name, sub_schema in _object_properties(sub).items():
+                props.setdefault(name, sub_schema)
+    return props
+
+
+def coerce(value: t.Any, schema: dict | None, int_re: re.Pattern[str] = _INT_RE) -> t.Any:
+    """Type wire strings by schema, as Moodle's PARAM_INT/PARAM_FLOAT/PARAM_BOOL cleaning does.
+
+    Only unambiguous conversions happen; anything else stays a string so the validator rejects
+    it with the schema's own message (``"1.5"`` for an integer, ``"true"`` for a PARAM_BOOL, a
+    scalar where a list is expected).
+    """
+    if not schema:
+        return value
+    types = _schema_types(schema)
+    if isinstance(value, str):
+        if "integer" in types and int_re.match(value) and len(value) <= 20:
+            number = int(value)
+            if _INT64[0] <= number <= _INT64[1]:  # beyond 64 bits it stays a string: a 400
+                return number
+        if "number" in types and _NUM_RE.match(value):
+            return float(value)
+        if "boolean" in types and value in ("0", "1"):
+            return value == "1"
+        if value == "" and schema.get("nullable"):
+            return None
+        return value
+    if isinstance(value, list) and "array" in types:
+        items = schema.get("items") or {}
+        if not items:
+            for key in ("oneOf", "anyOf", "allOf"):
+                for sub in schema.get(key, ()):
+                    if sub.get("type") == "array" and sub.get("items"):
+                        items = sub["items"]
+        return [coerce(v, items, int_re) for v in value]
+    if isinstance(value, dict) and "object" in types:
+        props = _object_properties(schema)
+        extra = schema.get("additionalProperties")
+        extra = extra if isinstance(extra, dict) else None
+        return {k: coerce(v, props.get(k, extra), int_re) for k, v in value.items()}
+    return value
+
+
+def decode_json(raw: bytes) -> t.Any:
+    """Parse a JSON body, refusing what would crash or silently change meaning.
+
+    orjson rejects invalid UTF-8, nesting deeper than 1024 and integers beyond 64 bits with a
+    ``JSONDecodeError``; each becomes a 400 with the parser's own explanation.
+    """
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequestProblem(detail=f"malformed JSON body: {exc}") from None
+
+
+class PHPURIParser(OpenAPIURIParser):
+    """Query strings and form bodies decoded with PHP's rules, then typed by schema.
+
+    ``userid[]=1&userid[]=2`` is ``{"userid[]": [1, 2]}`` when the spec names the parameter
+    ``userid[]`` (and ``{"userid": [...]}`` otherwise), exactly one list whatever the indices.
+    """
+
+    int_re: re.Pattern[str] = _INT_RE
+
+    def resolve_query(self, query_data: dict[str, list[str]]) -> dict[str, t.Any]:
+        pairs = [(k, v) for k, values in query_data.items() for v in values]
+        return self.resolve_pairs(pairs)
+
+    def resolve_pairs(self, pairs: list[tuple[str, str]]) -> dict[str, t.Any]:
+        from urllib.parse import quote
+
+        if not pairs:
+            return {}
+        body = "&".join(f"{quote(k, safe='[]')}={quote(v, safe='')}" for k, v in pairs)
+        return self.resolve_decoded(codec.decode(body))
+
+    def resolve_decoded(self, data: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Type a decoded query by parameter schema, naming list params as the spec does."""
+        out: dict[str, t.Any] = {}
+        for key, value in data.items():
+            defn = self.param_defns.get(key)
+            name = key
+            if defn is None and isinstance(value, list) and f"{key}[]" in self.param_defns:
+                name, defn = f"{key}[]", self.param_defns[f"{key}[]"]
+            schema = (defn or {}).get("schema")
+            if schema and schema.get("type") == "array" and isinstance(value, str):
+                value = [value]  # `?level=x` for an exploded form array is a one-item list
+            out[name] = coerce(value, schema, self.int_re)
+        return out
+
+    def resolve_path(self, path_data: dict[str, t.Any]) -> dict[str, t.Any]:
+        return {k: coerce(v, (self.param_defns.get(k) or {}).get("schema"), self.int_re)
+                for k, v in path_data.items()}
+
+    def resolve_form(self, form_data: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Type an already-decoded form body; Connexion's list-of-strings shape is also accepted."""
+        if form_data and all(isinstance(v, list) and all(isinstance(x, str) for x in v)
+                             for v in form_data.values()) and any("[" in k for k in form_data):
+            from urllib.parse import quote
+
+            body = "&".join(f"{quote(k, safe='[]')}={quote(x, safe='')}"
+                            for k, values in form_data.items() for x in values)
+            form_data = codec.decode(body)
+        return coerce(form_data, self._body_schema or {"type": "object"}, self.int_re)
+
+
+class MoodleURIParser(PHPURIParser):
+    """The web-service parser: PARAM_INT only in canonical decimal form, as Moodle checks it."""
+
+    int_re = CANONICAL_INT_RE
+
+
+class MockParameterValidator(ParameterValidator):
+    """Connexion's parameter checks with one validator per parameter schema instead of per call."""
+
+    @staticmethod
+    def validate_parameter(parameter_type, value, param, param_name=None):  # type: ignore[override]
+        if is_nullable(param) and is_null(value):
+            return None
+        if value is not None:
+            try:
+                _validator(param.get("schema", param)).validate(value)
+            except ValidationError as exc:
+                return f"{exc.message}{format_error_with_path(exception=exc)} ({parameter_type} "\
+                       f"parameter '{param.get('name')}')"
+            return None
+        if param.get("required"):
+            return f"Missing {parameter_type} parameter '{param['name']}'"
+        return None
+
+
+class MockJSONValidator(JSONRequestBodyValidator):
+    """JSON bodies through orjson, validated by a cached validator, left in the scope."""
+
+    @property
+    def _validator(self):  # type: ignore[override]
+        return _validator(self._schema)
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
+        raw = b"".join([chunk async for chunk in stream])
+        body = decode_json(raw) if raw.strip() else None
+        scope[SCOPE_BODY] = body
+        return body
+
+
+class MockFormValidator(FormDataValidator):
+    """Form bodies decoded by the PHP codec (or taken from the WS router) and typed by schema."""
+
+    @property
+    def _validator(self):  # type: ignore[override]
+        return _validator(self._schema)
+
+    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> dict:
+        data = scope.get(SCOPE_FORM)
+        if data is None:
+            raw = b"".join([chunk async for chunk in stream])
+            data = codec.decode(raw)  # CodecError is mapped to a 400 by the error handlers
+        else:
+            async for _ in stream:  # drain the placeholder body the WS router left
+                pass
+        parser = self._uri_parser or PHPURIParser([], {"schema": self._schema})
+        body = parser.resolve_form(dict(data))
+        scope[SCOPE_BODY] = body
+        return body
+
+    def _validate(self, body: t.Any) -> None:
+        if not isinstance(body, dict):
+            raise BadRequestProblem("Parsed body must be a mapping")
+        if self._strict_validation:
+            extra = set(body) - set(_object_properties(self._schema))
+            # Only where the schema closes the object (every WS function does): NexSIS bodies
+            # accept unknown fields in JSON, so they must in form bodies too.
+            if extra and self._schema.get("additionalProperties") is False:
+                raise ExtraParameterProblem(param_type="formData", extra_params=sorted(extra))
+        try:
+            self._validator.validate(body)
+        except ValidationError as exc:
+            raise BadRequestProblem(detail=f"{exc.message}{format_error_with_path(exception=exc)}") from None
+
+
+def validator_map() -> dict[str, t.Any]:
+    """The ``validator_map`` argument for Connexion: ours for params, JSON and form bodies."""
+    from connexion.datastructures import MediaTypeDict
+    from connexion.validators import MultiPartFormDataValidator
+
+    return {
+        "parameter": MockParameterValidator,
+        "body": MediaTypeDict({
+            "*/*json": MockJSONValidator,
+            "application/x-www-form-urlencoded": MockFormValidator,
+            "multipart/form-data": MultiPartFormDataValidator,
+        }),
+    }
+

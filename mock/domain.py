@@ -415,7 +415,9 @@ class Service:
             "request_method": request.get("method") or method,
             "request_url": str(url)[:2048],
             "request_body": request.get("body") or _short_json(body_params or None),
-            "response_body": _short_json(result.body),
+            # Bodies of successful answers are not kept: the document's own log entry leaves them
+            # empty, and serialising every list a read returns would dominate the cost of reads.
+            "response_body": _short_json(result.body) if status >= 400 else "",
             "response_status_code": status,
             "ip": request.get("ip") or "127.0.0.1",
             "user_agent": request.get("user_agent") or "Unknown User Agent",

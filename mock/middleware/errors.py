@@ -43,7 +43,9 @@ ERROR_CODES = {
 
 def detail_header(detail: str) -> dict[str, str]:
     text = redact_text(" ".join(detail.split()))[:300]
-    return {"X-Mock-Detail": text.encode("latin-1", "replace").decode("latin-1")}
+    # Header values must be printable ASCII: a detail quoting a fuzzed name (`a\x11b`) must not
+    # turn an error answer into a dropped connection.
+    return {"X-Mock-Detail": "".join(c if " " <= c <= "~" else "?" for c in text)}
 
 
 def nexsis_error(status: int, message: str, headers: dict[str, str] | None = None) -> ConnexionResponse:

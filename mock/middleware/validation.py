@@ -167,7 +167,9 @@ class PHPURIParser(OpenAPIURIParser):
                 name, defn = f"{key}[]", self.param_defns[f"{key}[]"]
             schema = (defn or {}).get("schema")
             if schema and schema.get("type") == "array" and isinstance(value, str):
-                value = [value]  # `?level=x` for an exploded form array is a one-item list
+                # `style: form, explode: false` arrays travel comma-separated (`level=fatal,error`);
+                # an exploded one given once (`?x=a`) is a one-item list.
+                value = value.split(",") if defn and defn.get("explode") is False else [value]
             out[name] = coerce(value, schema, self.int_re)
         return out
 

@@ -108,7 +108,7 @@ class Journal:
     # ------------------------------------------------------------------ writing (inside begin/commit)
     def append(self, payload: Any) -> int:
         cursor = self.conn.execute(
-            "INSERT INTO ops (epoch, payload) VALUES (?, ?)", (self.epoch, orjson.dumps(payload))
+            "INSERT INTO ops (epoch, payload) VALUES (?, ?)", (self.epoch, orjson.dumps(payload, default=str))
         )
         self.last_seq = int(cursor.lastrowid or 0)
         return self.last_seq

@@ -163,3 +163,20 @@ def test_ws_huge_array_index_costs_one_element(http, tokens, unchanged):
                   headers={"content-type": "application/x-www-form-urlencoded"})
     assert time.monotonic() - start < 5
     assert "groupid" in ws_invalid_parameter(r)  # decoded, then refused by the schema: "abc" is no int
+
+
+def test_nexsis_ignores_unknown_query_parameters_but_validates_known_ones(http, auth):
+    """A PHP endpoint reads the parameters it knows; the mock must not be stricter than that."""
+    r = http.get(f"{NX}/logs", params={"limit": "2", "utm_source": "x"}, headers=auth)
+    assert r.status_code == 200 and len(r.json()) <= 2
+    r = http.get(f"{NX}/logs", params={"limit": "two"}, headers=auth)
+    assert r.status_code == 400 and r.json()["error"] == "bad_request"
+
+
+def test_comma_separated_log_levels_as_the_document_shows(http, auth):
+    r = http.get(f"{NX}/logs?limit=10&offset=0&level=fatal,error,warning,info", headers=auth)
+    assert r.status_code == 200
+    r = http.get(f"{NX}/logs?level=info", headers=auth)
+    assert r.status_code == 200 and {e["level"] for e in r.json()} <= {"info"}
+    r = http.get(f"{NX}/logs?level=info,bogus", headers=auth)
+    assert r.status_code == 400

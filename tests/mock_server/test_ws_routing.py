@@ -104,8 +104,22 @@ def test_json_body_is_not_read(http: httpx.Client, tokens):
 
 
 def test_unknown_and_missing_function(http: httpx.Client, tokens):
-    r = http.post(WS, data={"wstoken": tokens["ws"], "wsfunction": "core_user_get_users",
+    r = http.post(WS, data={"wstoken": tokens["ws"], "wsfunction": "local_nosuch_function",
                             "moodlewsrestformat": "json"})
     assert r.json()["errorcode"] == "invalidrecordunknown"
+    # A real Moodle function that is not in the token's service (as recorded for
+    # core_user_get_users_by_field) is an access problem, not an unknown record.
+    r = http.post(WS, data={"wstoken": tokens["ws"], "wsfunction": "core_user_get_users",
+                            "moodlewsrestformat": "json"})
+    assert r.json()["errorcode"] == "accessexception"
     r = http.post(WS, data={"wstoken": tokens["ws"], "moodlewsrestformat": "json"})
     assert r.json() == INVALID_PARAMETER
+
+
+def test_unknown_query_parameter_with_control_characters_is_an_envelope(http: httpx.Client, tokens):
+    """Found by `nexsis check`: a fuzzed name once reached a response header and dropped the line."""
+    r = http.post(f"{WS}?wstoken={tokens['ws']}&a%11b=1", headers=FORM,
+                  content=b"wsfunction=core_webservice_get_site_info&moodlewsrestformat=json")
+    assert r.status_code == 200
+    assert r.json()["errorcode"] == "invalidparameter"
+    assert all(" " <= c <= "~" for c in r.headers.get("x-mock-detail", ""))

@@ -1,0 +1,43 @@
+"""JUnit XML: one testcase per operation and per scenario, failures carrying the broken rule."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+
+from nexsis_contracts.results import RunResult
+
+
+def render(run: RunResult) -> str:
+    suites = ET.Element("testsuites", name="nexsis check", time=f"{run.duration:.3f}")
+    for api in sorted({r.api for r in run.results}):
+        results = [r for r in run.results if r.api == api]
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=api,
+            tests=str(len(results)),
+            failures=str(sum(1 for r in results if r.failures)),
+            errors=str(sum(1 for r in results if r.verdict == "error")),
+            skipped=str(sum(1 for r in results if r.verdict == "skip")),
+        )
+        for r in results:
+            case = ET.SubElement(
+                suite, "testcase", classname=f"{api}.{r.kind}", name=r.name, time=f"{r.duration:.3f}"
+            )
+            for f in r.failures:
+                node = ET.SubElement(case, "failure", type=f.check, message=f"[{f.check}] {f.title}"[:500])
+                node.text = (
+                    f"{f.message}\n\nRequest: {f.request.get('method')} {f.request.get('url')}\n"
+                    f"Response: HTTP {f.response.get('status')}\n{f.response.get('body', '')[:1500]}\n\n"
+                    f"Reproduce: {f.curl}"
+                )
+            if r.verdict == "error":
+                ET.SubElement(case, "error", message="; ".join(r.errors)[:500])
+            elif r.verdict == "skip":
+                ET.SubElement(case, "skipped", message="; ".join(r.skipped) or "no case could be sent")
+    if run.cleanup_failed:
+        suite = ET.SubElement(suites, "testsuite", name="cleanup", tests="1", failures="1")
+        case = ET.SubElement(suite, "testcase", classname="cleanup", name="remove_created_records")
+        ET.SubElement(case, "failure", message="records left behind").text = "\n".join(run.cleanup_failed)
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True)

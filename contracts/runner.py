@@ -1,0 +1,510 @@
+"""Drive schemathesis per operation, then the auth and stateful scenarios, then clean up.
+
+Each operation is generated with schemathesis' own hypothesis strategies (positive, then negative),
+sent with `case.call` through the guarded session, and judged with `case.validate_response` one check
+at a time, so every failure is attributed to the rule it broke. Cleanup runs in `finally`: after
+failures, after the time budget, and after SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import requests
+
+from nexsis_contracts.catalog import Catalog, OperationInfo
+from nexsis_contracts.config import ConfigError, Settings
+from nexsis_contracts.results import FailureRecord, OperationResult, RunResult
+from nexsis_contracts.rewrite import Rewriter, Skip
+from nexsis_contracts.safety import Guard, Ledger, RefusedRequest
+from nexsis_contracts.transport import BudgetExhausted, GuardedSession, RateLimiter, Recorder
+from nexsis_openapi import redact, redact_text
+
+
+class Terminated(BaseException):
+    """SIGTERM, turned into an exception so `finally` blocks (cleanup) run."""
+
+
+class Unreachable(Exception):
+    """The target does not answer, or refuses the given tokens outright (exit 3)."""
+
+
+def exchange_of(response: Any, secrets: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    req = response.request
+    body = req.body or b""
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+    request = {
+        "method": str(req.method),
+        "url": redact_text(str(req.url), secrets),
+        "headers": redact(dict(req.headers), secrets),
+        "body": redact_text(text[:4000], secrets),
+    }
+    resp = {
+        "status": response.status_code,
+        "headers": redact(dict(response.headers), secrets),
+        "body": redact_text((response.content or b"")[:4000].decode("utf-8", "replace"), secrets),
+    }
+    return request, resp
+
+
+class Run:
+    """One `nexsis check` run: shared state of all workers."""
+
+    def __init__(
+        self, settings: Settings, progress: Callable[[str, OperationResult | None], None] | None = None
+    ):
+        self.settings = settings
+        self.catalog = Catalog()
+        self.ledger = Ledger(prefix=settings.id_prefix)
+        self.guard = Guard(settings, self.catalog, self.ledger)
+        self.recorder = Recorder(secrets=settings.secrets)
+        deadline = time.monotonic() + settings.time_budget if settings.time_budget else None
+        self.session = GuardedSession(
+            self.guard,
+            self.recorder,
+            RateLimiter(settings.rate_limit),
+            deadline=deadline,
+            timeout=settings.request_timeout,
+        )
+        self.rewriter = Rewriter(settings, self.ledger)
+        self.result = RunResult(settings_summary=self._summary())
+        self.progress = progress or (lambda _msg, _res: None)
+        self.schemas: dict[str, Any] = {}
+        self.auth_confirmed: set[str] = set()
+        self.first_positive: dict[str, Any] = {}
+        self.first_success: dict[str, Any] = {}  # WS: a positive case the full token ran successfully
+        self._lock = threading.Lock()
+
+    def _summary(self) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "base_url": s.base_url,
+            "specs": list(s.specs),
+            "mode": s.mode,
+            "seed": s.seed,
+            "max_examples": s.max_examples,
+            "workers": s.workers,
+            "rate_limit": s.rate_limit,
+            "time_budget": s.time_budget,
+            "id_prefix": s.id_prefix,
+            "operations": list(s.operations),
+            "dry_run": s.dry_run,
+        }
+
+    # -- auth placement -------------------------------------------------------------------------
+    def auth_kwargs(self, api: str, how: str = "default") -> dict[str, Any]:
+        if api == "nexsis":
+            token = self.settings.tokens.get("nexsis") or ""
+            if how == "query":
+                return {"params": {"token": token}}
+            return {"headers": {"Authorization": f"Bearer {token}"}}
+        return {"params": {"wstoken": self.settings.tokens.get("moodle-ws") or ""}}
+
+    # -- entry point ------------------------------------------------------------------------------
+    def execute(self) -> RunResult:
+        from nexsis_contracts import schemas
+
+        start = time.monotonic()
+        previous = (
+            signal.getsignal(signal.SIGTERM)
+            if threading.current_thread() is threading.main_thread()
+            else None
+        )
+
+        def on_term(_signum: int, _frame: Any) -> None:
+            raise Terminated()
+
+        if previous is not None:
+            signal.signal(signal.SIGTERM, on_term)
+        try:
+            for api in self.settings.specs:
+                self.schemas[api] = schemas.load_schema(api, self.settings, self.session)
+            work = [
+                (api, op, info)
+                for api in self.settings.specs
+                for op, info in schemas.selected_operations(
+                    self.schemas[api], api, self.settings, self.catalog
+                )
+            ]
+            if not work:
+                raise ConfigError("no operation matches --only/--operation")
+            if self.settings.dry_run:
+                self._dry_run(work)
+                return self.result
+            self._preflight()
+            from nexsis_contracts.scenarios import setup_fixtures
+
+            setup_fixtures(self)
+            if self.settings.workers > 1:
+                with ThreadPoolExecutor(self.settings.workers) as pool:
+                    list(pool.map(lambda item: self._operation(*item), work))
+            else:
+                for item in work:
+                    self._operation(*item)
+            if self.settings.stateful:
+                from nexsis_contracts.scenarios import run_scenarios
+
+                run_scenarios(self)
+        except BudgetExhausted:
+            self.result.budget_exhausted = True
+        except (KeyboardInterrupt, Terminated):
+            self.result.interrupted = True
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+            self.cleanup()
+            self.result.refusals = [str(r) for r in self.guard.refusals]
+            self.result.requests = len(self.recorder.exchanges)
+            self.result.duration = time.monotonic() - start
+        return self.result
+
+    def _preflight(self) -> None:
+        """One authenticated read per API: tells 'unreachable or token refused' (exit 3) from violations."""
+        for api in self.settings.specs:
+            base = self.settings.target(api)
+            try:
+                if api == "nexsis":
+                    url = base + self.catalog.prefixes["nexsis"] + "/ping"
+                    resp = self.session.get(url, **self.auth_kwargs(api))
+                    if resp.status_code in (401, 403):
+                        raise Unreachable(f"NexSIS refused the token (HTTP {resp.status_code} from /ping)")
+                else:
+                    url = base + "/webservice/rest/server.php"
+                    resp = self.session.post(
+                        url,
+                        params=self.auth_kwargs(api)["params"],
+                        data={"wsfunction": "core_webservice_get_site_info", "moodlewsrestformat": "json"},
+                    )
+                    try:
+                        body = resp.json()
+                    except ValueError:
+                        body = None
+                    if isinstance(body, dict) and body.get("errorcode") == "invalidtoken":
+                        raise Unreachable("Moodle refused the web-service token (invalidtoken)")
+            except requests.RequestException as exc:
+                raise Unreachable(f"{api}: {base} is unreachable: {type(exc).__name__}") from None
+
+    # -- per operation ------------------------------------------------------------------------------
+    def _operation(self, api: str, operation: Any, info: OperationInfo) -> OperationResult:
+        result = OperationResult(api=api, name=info.operation_id, label=info.label)
+        with self._lock:
+            self.result.results.append(result)
+        started = time.monotonic()
+        self.progress(f"{info.operation_id}: generating", None)
+        try:
+            from schemathesis import GenerationMode
+
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                self._fuzz(operation, info, result, mode)
+            self._auth_probes(info, result)
+        except (RefusedRequest, Skip):  # pragma: no cover - handled per case
+            pass
+        finally:
+            result.duration = time.monotonic() - started
+            self.progress(f"{info.operation_id}: {result.verdict}", result)
+        return result
+
+    def _fuzz(self, operation: Any, info: OperationInfo, result: OperationResult, mode: Any) -> None:
+        from hypothesis import HealthCheck, Phase, Verbosity, given, seed
+        from hypothesis import settings as hsettings
+
+        strategy = operation.as_strategy(generation_mode=mode)
+
+        @hsettings(
+            max_examples=self.settings.max_examples,
+            database=None,
+            deadline=None,
+            phases=[Phase.explicit, Phase.generate],
+            suppress_health_check=list(HealthCheck),
+            verbosity=Verbosity.quiet,
+            report_multiple_bugs=False,
+        )
+        @given(case=strategy)
+        def test(case: Any) -> None:
+            self.run_case(case, info, result)
+
+        seed(self.settings.seed ^ zlib.crc32(f"{info.api}:{info.operation_id}:{mode.value}".encode()))(test)()
+
+    def run_case(self, case: Any, info: OperationInfo, result: OperationResult) -> Any:
+        try:
+            self.rewriter.apply(case, info)
+        except Skip as skip:
+            result.skipped[str(skip)] += 1
+            return None
+        kwargs = self.auth_kwargs(info.api)
+        try:
+            response = case.call(session=self.session, **kwargs)
+        except RefusedRequest:
+            result.refused += 1
+            return None
+        except requests.ConnectionError as exc:
+            if _dropped(exc) and isinstance(getattr(exc, "request", None), requests.PreparedRequest):
+                # The server took the request and closed the connection without answering: it crashed.
+                self.record_dropped(result, exc)
+            else:
+                result.errors.append(
+                    f"{type(exc).__name__}: {redact_text(str(exc), self.settings.secrets)[:300]}"
+                )
+            return None
+        except requests.RequestException as exc:
+            # A request the HTTP client cannot form (an illegal header value) says nothing of the server.
+            result.skipped[f"not sendable: {type(exc).__name__}"] += 1
+            return None
+        result.cases += 1
+        result.statuses[response.status_code] += 1
+        if case.meta is None or not case.meta.generation.mode.is_negative:
+            self.first_positive.setdefault(info.operation_id, case)
+            if info.api == "moodle-ws" and response.status_code == 200:
+                try:
+                    body = response.json()
+                except ValueError:
+                    body = None
+                if not (isinstance(body, dict) and "exception" in body):
+                    self.first_success.setdefault(info.operation_id, case)
+        self.validate(case, response, info, result, kwargs)
+        return response
+
+    def checks_for(self, case: Any, info: OperationInfo, response: Any = None) -> list[Any]:
+        from schemathesis.checks import not_a_server_error
+        from schemathesis.core.parameters import ParameterLocation
+        from schemathesis.specs.openapi import checks as st
+
+        from nexsis_contracts.checks import form_wire, moodle_ws
+        from nexsis_contracts.checks.common import nexsis_request_valid_on_wire
+
+        common = [
+            not_a_server_error,
+            st.status_code_conformance,
+            st.content_type_conformance,
+            st.response_schema_conformance,
+        ]
+        if info.api == "moodle-ws":
+            return [
+                *common,
+                moodle_ws.ws_exception_envelope,
+                moodle_ws.ws_result_matches_function,
+                moodle_ws.ws_negative_data_rejection,
+            ]
+        out = [*common, st.response_headers_conformance]
+        negative = case.meta is not None and case.meta.generation.mode.is_negative
+        if negative and (response is None or not nexsis_request_valid_on_wire(case, response)):
+            form_body_negative = (case.media_type or "").endswith(
+                "x-www-form-urlencoded"
+            ) and case.meta.is_negative_at(ParameterLocation.BODY)
+            out.append(
+                form_wire.form_negative_data_rejection if form_body_negative else st.negative_data_rejection
+            )
+        if info.operation_id not in self.auth_confirmed:
+            out.append(st.ignored_auth)
+        return out
+
+    def validate(
+        self, case: Any, response: Any, info: OperationInfo, result: OperationResult, kwargs: dict[str, Any]
+    ) -> None:
+        from schemathesis.core.failures import FailureGroup
+
+        for check in self.checks_for(case, info, response):
+            name = check.__name__
+            result.checks_run.add(name)
+            try:
+                case.validate_response(
+                    response,
+                    checks=[check],
+                    headers=kwargs.get("headers"),
+                    transport_kwargs={"session": self.session, **kwargs},
+                )
+            except FailureGroup as group:
+                for failure in group.exceptions:
+                    self.record_failure(
+                        result,
+                        name,
+                        getattr(failure, "title", name),
+                        getattr(failure, "message", str(failure)),
+                        response,
+                        case,
+                    )
+            except RefusedRequest:
+                result.refused += 1
+            except AssertionError as exc:
+                self.record_failure(result, name, str(exc).split("\n")[0], str(exc), response, case)
+            except Exception as exc:
+                result.errors.append(f"{name}: {type(exc).__name__}: {exc}"[:300])
+            else:
+                if name == "ignored_auth" and 200 <= response.status_code < 300:
+                    self.auth_confirmed.add(info.operation_id)
+
+    def record_failure(
+        self, result: OperationResult, check: str, title: str, message: str, response: Any, case: Any | None
+    ) -> None:
+        secrets = self.settings.secrets
+        request, resp = exchange_of(response, secrets)
+        # Built from the request as sent (schemathesis' own curl re-serializes with its default form encoder).
+        curl = _curl(request)
+        result.add_failure(
+            FailureRecord(
+                check=check,
+                title=redact_text(title, secrets),
+                message=redact_text(message, secrets)[:3000],
+                request=request,
+                response=resp,
+                curl=redact_text(curl, secrets),
+            )
+        )
+
+    def record_dropped(self, result: OperationResult, exc: requests.ConnectionError) -> None:
+        secrets = self.settings.secrets
+        req = exc.request
+        body = req.body or b""
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        request = {
+            "method": str(req.method),
+            "url": redact_text(str(req.url), secrets),
+            "headers": redact(dict(req.headers), secrets),
+            "body": redact_text(text[:4000], secrets),
+        }
+        message = (
+            f"The server closed the connection without answering ({type(exc).__name__}: "
+            f"{redact_text(str(exc), secrets)[:200]}); a crash, like an HTTP 500"
+        )
+        result.add_failure(
+            FailureRecord(
+                check="not_a_server_error",
+                title="Connection dropped without a response",
+                message=message,
+                request=request,
+                response={"status": None, "headers": {}, "body": ""},
+                curl=_curl(request),
+            )
+        )
+
+    # -- auth ----------------------------------------------------------------------------------------
+    def _auth_probes(self, info: OperationInfo, result: OperationResult) -> None:
+        from nexsis_contracts.auth import probe_operation
+
+        case = self.first_positive.get(info.operation_id)
+        if case is not None:
+            probe_operation(self, case, info, result)
+
+    # -- dry run ---------------------------------------------------------------------------------------
+    def _dry_run(self, work: list[tuple[str, Any, OperationInfo]]) -> None:
+        from hypothesis import HealthCheck, Phase, given, seed
+        from hypothesis import settings as hsettings
+        from schemathesis import GenerationMode
+
+        for api, operation, info in work:
+            self.result.results.append(OperationResult(api=api, name=info.operation_id, label=info.label))
+            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
+                plan = self._planner(info)
+                test = hsettings(
+                    max_examples=self.settings.max_examples,
+                    database=None,
+                    deadline=None,
+                    phases=[Phase.explicit, Phase.generate],
+                    suppress_health_check=list(HealthCheck),
+                )(given(case=operation.as_strategy(generation_mode=mode))(plan))
+                seed(self.settings.seed ^ zlib.crc32(f"{api}:{info.operation_id}:{mode.value}".encode()))(
+                    test
+                )()
+
+    def _planner(self, info: OperationInfo) -> Callable[[Any], None]:
+        """What --dry-run does with a case: rewrite it, ask the guard, list it; never send it."""
+        from requests import Request
+
+        def plan(case: Any) -> None:
+            try:
+                self.rewriter.apply(case, info)
+            except Skip as skip:
+                self.result.planned.append(f"SKIP {info.operation_id} ({skip})")
+                return
+            data = case.as_transport_kwargs(headers=self.auth_kwargs(info.api).get("headers"))
+            prepared = self.session.prepare_request(
+                Request(
+                    method=data["method"],
+                    url=data["url"],
+                    params=data.get("params"),
+                    data=data.get("data"),
+                    json=data.get("json"),
+                    headers=data.get("headers"),
+                )
+            )
+            url = str(prepared.url).split("#")[0]
+            decision = self.guard.classify(str(prepared.method), url, prepared.body)
+            refused = self.guard._refusal(decision, str(prepared.method))
+            line = f"{prepared.method} {url}"
+            if prepared.body:
+                b = prepared.body
+                line += " " + (b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b))[:200]
+            line = redact_text(line, self.settings.secrets)
+            self.result.planned.append(("REFUSE " + line + f"  ({refused})") if refused else line)
+
+        return plan
+
+    # -- cleanup ----------------------------------------------------------------------------------------
+    def cleanup(self) -> None:
+        """Undo what the run created; runs even after Ctrl-C (a second Ctrl-C is ignored meanwhile)."""
+        in_main = threading.current_thread() is threading.main_thread()
+        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+        self.session.enforce_budget = False
+        try:
+            for item in self.ledger.pending():
+                try:
+                    if item.api == "nexsis":
+                        url = self.settings.target("nexsis") + item.path
+                        resp = self.session.delete(url, **self.auth_kwargs("nexsis"))
+                        ok = resp.status_code in (200, 204, 404)
+                        detail = f"HTTP {resp.status_code}"
+                    else:
+                        from nexsis_openapi import codec
+
+                        url = self.settings.target("moodle-ws") + "/webservice/rest/server.php"
+                        form = {**(item.form or {}), "moodlewsrestformat": "json"}
+                        resp = self.session.post(
+                            url,
+                            params=self.auth_kwargs("moodle-ws")["params"],
+                            data=codec.encode(form).encode(),
+                            headers={"Content-Type": "application/x-www-form-urlencoded"},
+                        )
+                        try:
+                            body = resp.json()
+                        except ValueError:
+                            body = None
+                        ok = resp.status_code == 200 and not (isinstance(body, dict) and "exception" in body)
+                        detail = f"HTTP {resp.status_code} {str(body)[:120]}"
+                    if ok:
+                        item.done = True
+                        self.result.cleanup_done.append(item.description)
+                    else:
+                        item.error = detail
+                except (requests.RequestException, RefusedRequest) as exc:
+                    item.error = f"{type(exc).__name__}: {exc}"
+                if not item.done:
+                    self.result.cleanup_failed.append(
+                        redact_text(f"{item.description}: {item.error}", self.settings.secrets)
+                    )
+        finally:
+            if old is not None:
+                signal.signal(signal.SIGINT, old)
+
+
+def _dropped(exc: requests.ConnectionError) -> bool:
+    text = repr(exc)
+    return "RemoteDisconnected" in text or "Connection aborted" in text or "ConnectionResetError" in text
+
+
+def _curl(request: dict[str, Any]) -> str:
+    import shlex
+
+    parts = ["curl", "-X", request["method"], shlex.quote(request["url"])]
+    for key, value in request["headers"].items():
+        if key.lower() in ("content-length", "user-agent", "accept-encoding", "connection"):
+            continue
+        parts += ["-H", shlex.quote(f"{key}: {value}")]
+    if request.get("body"):
+        parts += ["--data-raw", shlex.quote(request["body"])]
+    return " ".join(parts)

@@ -1,0 +1,88 @@
+"""`nexsis check` against the faulty server: clean when faults are off, each fault caught and named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.contracts.conftest import FAULTY_OPS, run_check, set_faults
+from tests.faulty_server.app import NEXSIS_TOKEN, WS_NOCAP_TOKEN, WS_TOKEN
+
+CONFIG = """\
+sandbox:
+  moodle-ws: {courses: [2, 3], programs: [1, 2], users: [4, 5, 6, 7, 8], cohorts: [1, 2]}
+"""
+
+#: fault -> (operation or scenario that must fail, rule that must be named)
+FAULT_RULES = {
+    "missing_field": ("getUser", "response_schema_conformance"),
+    "wrong_type": ("getUser", "response_schema_conformance"),
+    "nonascii_500": ("putUser", "not_a_server_error"),
+    "auth_ignored": ("getUser", "auth_missing_token"),
+    "put_not_persisted": ("scenario_nexsis_lifecycle", "put_then_get"),
+    "ws_error_500": ("tool_muprog_get_program_allocations", "ws_exception_envelope"),
+    "ws_no_errorcode": ("tool_muprog_get_program_allocations", "ws_exception_envelope"),
+    "duplicate_allocation": ("scenario_muprog_allocation", "allocation_idempotent"),
+    "ws_capability_ignored": ("", "auth_capability_required"),  # whichever write ran with valid ids
+}
+
+
+def _check(server_url: str, tmp_path: Path, *extra: str) -> tuple[int, str, str]:
+    config = tmp_path / "contracts.yaml"
+    config.write_text(CONFIG)
+    report = tmp_path / "report"
+    proc = run_check(
+        "--base-url",
+        server_url,
+        "-o",
+        FAULTY_OPS,
+        "--max-examples",
+        "6",
+        "--seed",
+        "7",
+        "--config",
+        str(config),
+        "--report-dir",
+        str(report),
+        *extra,
+    )
+    text = (report / "report.md").read_text() if (report / "report.md").exists() else ""
+    return proc.returncode, text, proc.stdout + proc.stderr
+
+
+def test_conformant_when_faults_are_off(faulty, tmp_path):
+    server, state = faulty
+    code, report, output = _check(server.url, tmp_path)
+    assert code == 0, output + report
+    assert "conformant" in report
+    # Everything the run created is gone again.
+    assert not [u for u in state.users if u.startswith("NXCK")]
+    assert not [c for c in state.courses if c.startswith("NXCK")]
+    assert not state.groups
+
+
+@pytest.mark.parametrize("fault", sorted(FAULT_RULES))
+def test_each_fault_is_caught_and_named(faulty, tmp_path, fault):
+    server, _state = faulty
+    set_faults(server, fault)
+    code, report, output = _check(server.url, tmp_path)
+    operation, rule = FAULT_RULES[fault]
+    assert code == 1, output
+    heading = f"{operation}: `{rule}`" if operation else f": `{rule}`"
+    assert heading in report, f"{fault}: expected {heading!r} in the report\n{report[:3000]}"
+
+
+def test_reports_render_and_hold_no_token(faulty, tmp_path):
+    server, _state = faulty
+    set_faults(server, "wrong_type", "ws_no_errorcode", "auth_ignored")
+    code, report, output = _check(server.url, tmp_path)
+    assert code == 1
+    junit = (tmp_path / "report" / "junit.xml").read_text()
+    html = (tmp_path / "report" / "report.html").read_text()
+    assert "<testcase" in junit and 'name="getUser"' in junit and "scenario_nexsis_lifecycle" in junit
+    assert "<failure" in junit
+    assert "Coverage" in report and "curl" in report and "Coverage" in html
+    for token in (NEXSIS_TOKEN, WS_TOKEN, WS_NOCAP_TOKEN):
+        for name, text in (("junit", junit), ("html", html), ("md", report), ("console", output)):
+            assert token not in text, f"token leaked into {name}"

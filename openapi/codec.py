@@ -140,7 +140,8 @@ def decode(
         tree = qs_codec.decode(flat, options)
     except IndexError as exc:
         raise DepthExceeded(f"more than {max_depth} levels") from exc
-    return _listify(tree)
+    # The top level is always a map of names, as $_GET/$_POST are: `?0=x` is the parameter "0".
+    return {key: _listify(value) for key, value in tree.items()}
 
 
 def _scalar(value: Any) -> Any:

@@ -76,6 +76,10 @@ def test_values_are_percent_decoded_and_plus_is_space() -> None:
     assert codec.decode("name=Team+%C3%A9%26co&k%5B0%5D=v") == {"name": "Team é&co", "k": ["v"]}
 
 
+def test_top_level_is_always_a_map_of_names() -> None:
+    assert codec.decode("0=x&1=y") == {"0": "x", "1": "y"}
+
+
 def test_mixed_keys_stay_a_map() -> None:
     assert codec.decode("a[0]=x&a[b]=y") == {"a": {"0": "x", "b": "y"}}
 

@@ -9,14 +9,16 @@ the ``X-Mock-Detail`` header, so the body stays byte-for-byte what a real site s
 
 from __future__ import annotations
 
+import functools
 import logging
+import re
 import typing as t
 
 from connexion.exceptions import OAuthProblem, ProblemException
 from connexion.lifecycle import ConnexionRequest, ConnexionResponse
 from starlette.exceptions import HTTPException
 
-from nexsis_openapi import codec
+from nexsis_openapi import codec, load_spec
 from nexsis_openapi.redact import redact_text
 
 from .dispatch import SCOPE_WS, dumps
@@ -90,6 +92,32 @@ def _status(exc: Exception) -> int:
     return 500
 
 
+_METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
+_NEXSIS_PREFIX = "/enrol/nexsis/api/index.php"
+
+
+@functools.cache
+def _nexsis_routes() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """Each NexSIS path template as a regex with its methods, for the ``Allow`` header.
+
+    The router registers one route per operation, so its own 405 names only the methods of the
+    first route it tried (``OPTIONS /user/x`` said ``HEAD, GET`` where PUT and DELETE exist too).
+    """
+    routes = []
+    for template, item in load_spec("nexsis")["paths"].items():
+        parts = re.split(r"(\{[^}]+\})", template)
+        regex = "".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts)
+        methods = [m.upper() for m in _METHODS if m in item]
+        if "GET" in methods:
+            methods.append("HEAD")
+        routes.append((re.compile(f"^{re.escape(_NEXSIS_PREFIX)}{regex}$"), ", ".join(methods)))
+    return tuple(routes)
+
+
+def allow_header(path: str) -> str | None:
+    return next((methods for regex, methods in _nexsis_routes() if regex.match(path)), None)
+
+
 def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     """Every error of the Connexion stack, by API: Moodle envelope, NexSIS JSON, admin JSON."""
     status, detail = _status(exc), _detail(exc)
@@ -102,6 +130,10 @@ def handle(request: ConnexionRequest, exc: Exception) -> ConnexionResponse:
     headers = {}
     if isinstance(exc, HTTPException) and exc.headers:
         headers.update(exc.headers)
+    if status == 405:
+        allow = allow_header(request.scope.get("path", ""))
+        if allow:
+            headers["Allow"] = allow
     return nexsis_error(status, detail or ERROR_CODES.get(status, "error"), headers)
 
 

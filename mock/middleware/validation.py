@@ -97,10 +97,15 @@ def coerce(value: t.Any, schema: dict | None, int_re: re.Pattern[str] = _INT_RE)
         return value
     types = _schema_types(schema)
     if isinstance(value, str):
-        if "integer" in types and int_re.match(value) and len(value) <= 20:
-            number = int(value)
-            if _INT64[0] <= number <= _INT64[1]:  # beyond 64 bits it stays a string: a 400
+        if "integer" in types and int_re.match(value):
+            number = int(value) if len(value) <= 20 else None
+            if number is not None and _INT64[0] <= number <= _INT64[1]:
                 return number
+            if int_re is _INT_RE:
+                # NexSIS reads integers with PHP's (int) cast, which saturates: a huge `limit` is
+                # PHP_INT_MAX there, not an error. Moodle's PARAM_INT check compares the cleaned
+                # value with the raw text, so for web services it stays a string (invalid).
+                return _INT64[0] if value.startswith("-") else _INT64[1]
         if "number" in types and _NUM_RE.match(value):
             return float(value)
         if "boolean" in types and value in ("0", "1"):

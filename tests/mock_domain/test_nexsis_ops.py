@@ -36,8 +36,12 @@ def test_user_errors(nx) -> None:
     assert nx("putUser", userid="S999", firstname="x").status == 400  # username needed to create
     taken = nx("putUser", userid="S999", username="ava.adams")
     assert taken.status == 400 and "already used" in taken.body["message"]
+    # Ids no record can have are unknown when looked up (the spec's path pattern admits them) and
+    # invalid when a PUT would create a record under them.
     for bad in ("a/b", "x" * 5000, "", "tab\there"):
         result = nx("getUser", userid=bad)
+        assert result.status == 404 and result.body["error"] == "not_found", bad
+        result = nx("putUser", userid=bad, username="u", firstname="f", lastname="l", email="e@x.org")
         assert result.status == 400 and result.body["error"] == "invalid_parameter", bad
     assert nx("getUser", userid="..").status == 404
 

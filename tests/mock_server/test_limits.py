@@ -122,8 +122,10 @@ def test_ids_with_slash_dotdot_and_length(server: Server, http, auth, tokens, da
 
 
 def test_huge_numbers_in_query_and_path(http, auth, data_unchanged):
-    # Integers beyond 64 bits are refused, not rounded (PHP would turn them into floats).
+    # NexSIS reads integers with PHP's saturating (int) cast: a huge limit is PHP_INT_MAX.
     r = http.get(f"{NX}/logs", params={"limit": "9" * 400}, headers=auth)
+    assert r.status_code == 200 and isinstance(r.json(), list)
+    r = http.get(f"{NX}/logs", params={"limit": "9.5"}, headers=auth)
     assert "is not of type 'integer'" in nexsis_error(r, 400, "bad_request")
     r = http.get(f"{NX}/course/C1/categorygrade/1/override/1e999999", headers=auth)
     assert r.status_code < 500, r.text
@@ -179,4 +181,27 @@ def test_comma_separated_log_levels_as_the_document_shows(http, auth):
     r = http.get(f"{NX}/logs?level=info", headers=auth)
     assert r.status_code == 200 and {e["level"] for e in r.json()} <= {"info"}
     r = http.get(f"{NX}/logs?level=info,bogus", headers=auth)
+    assert r.status_code == 400
+
+
+def test_405_names_every_method_of_the_path(http, auth):
+    r = http.request("OPTIONS", f"{NX}/user/S1001", headers=auth)
+    assert r.status_code == 405
+    assert set(r.headers["allow"].split(", ")) == {"GET", "PUT", "DELETE", "HEAD"}
+    r = http.request("PATCH", f"{NX}/course/C1/group/G1/user/U1", headers=auth)
+    assert r.status_code == 405 and set(r.headers["allow"].split(", ")) == {"PUT", "DELETE"}
+
+
+def test_huge_integers_saturate_like_php_casts(http, auth):
+    r = http.get(f"{NX}/logs?limit=5908365609997860601856&offset=0", headers=auth)
+    assert r.status_code == 200
+    r = http.get(f"{NX}/logs?offset=" + "9" * 5000, headers=auth)
+    assert r.status_code == 200 and r.json() == []
+
+
+def test_ids_no_record_can_have_are_unknown_on_lookup_and_invalid_on_create(http, auth, data_unchanged):
+    assert http.get(f"{NX}/user/%20", headers=auth).status_code == 404
+    assert http.get(f"{NX}/course/%C2%A0/group/x", headers=auth).status_code == 404
+    r = http.put(f"{NX}/user/%20", headers=auth, json={"username": "blank", "firstname": "B",
+                                                       "lastname": "L", "email": "b@example.com"})
     assert r.status_code == 400

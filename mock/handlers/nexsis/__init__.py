@@ -90,17 +90,25 @@ def conflict(message: str, status: int = 400) -> NexsisError:
     return NexsisError(status, "conflict", message)
 
 
-def ident(params: dict[str, Any], name: str) -> str:
-    """A path identifier, checked: present, a string, one path segment, sane length."""
+def ident(params: dict[str, Any], name: str, *, create: bool = False) -> str:
+    """A path identifier, checked: present, a string, one path segment, sane length.
+
+    An identifier no record can have (blank, too long, with `/` or control characters) is
+    *unknown* when looked up (404: the spec's path pattern admits it, so 400 would reject a valid
+    request) and *invalid* when a PUT would create a record under it (400).
+    """
     value = params.get(name)
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         raise bad_request(f"{name} is required and must be a non-empty identifier")
+    fail = bad_request if create else not_found
+    if not value.strip():
+        raise fail(f"{name} is required and must be a non-empty identifier")
     if len(value) > MAX_ID_LENGTH:
-        raise bad_request(f"{name} is too long ({len(value)} characters, at most {MAX_ID_LENGTH})")
+        raise fail(f"{name} is too long ({len(value)} characters, at most {MAX_ID_LENGTH})")
     if "/" in value or _CONTROL_RE.search(value):
-        raise bad_request(f"{name} {shorten(value)!r} contains '/' or control characters")
+        raise fail(f"{name} {shorten(value)!r} contains '/' or control characters")
     return value
 
 

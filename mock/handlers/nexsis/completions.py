@@ -38,7 +38,7 @@ def add_course_completion(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     state = ctx.state
     course = find_course(ctx, params)
     user = find_user(ctx, params)
-    timecompleted = parse_time(ident(params, "timecompleted"), "timecompleted")
+    timecompleted = parse_time(ident(params, "timecompleted", create=True), "timecompleted")
     existing = state.completion(course.id, user.id)
     if existing is not None:
         ctx.log(

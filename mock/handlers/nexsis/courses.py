@@ -36,7 +36,7 @@ def get_course(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 @nexsis_op("putCourse", write=True)
 def put_course(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     state = ctx.state
-    idnumber = ident(params, "courseid")
+    idnumber = ident(params, "courseid", create=True)
     if len(idnumber) > 100:
         raise bad_request("courseid is too long (at most 100 characters)")
     fullname = text(params, "fullname", limit=254)

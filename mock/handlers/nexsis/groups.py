@@ -47,7 +47,7 @@ def get_course_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 def put_course_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     state = ctx.state
     course = find_course(ctx, params)
-    idnumber = ident(params, "groupid")
+    idnumber = ident(params, "groupid", create=True)
     if len(idnumber) > 100:
         raise bad_request("groupid is too long (at most 100 characters)")
     name = text(params, "name", limit=254)

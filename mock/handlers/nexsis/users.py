@@ -31,7 +31,7 @@ def get_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 @nexsis_op("putUser", write=True)
 def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     state = ctx.state
-    idnumber = ident(params, "userid")
+    idnumber = ident(params, "userid", create=True)
     username = text(params, "username", limit=100)
     if username is not None:
         username = username.strip().lower()

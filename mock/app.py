@@ -89,6 +89,8 @@ def create_app(
         from .domain import Service
 
         service = Service.create(fixtures=fixtures, state_file=state_file)
+    if hasattr(service, "settle_heap"):
+        service.settle_heap()
     if threaded is None:
         threaded = state_file is not None
     _quiet_connexion()

@@ -102,6 +102,11 @@ class State:
         self.enrol_count = 0
         self.groups: dict[int, Group] = {}
         self.groups_by_course: dict[int, dict[int, Group]] = {}
+        # (course, name) and (course, idnumber) -> group id: both are unique per course and looked
+        # up on every create and every NexSIS group call; scanning a course's groups made
+        # core_group_create_groups slow down with every group it created.
+        self.group_by_name: dict[tuple[int, str], int] = {}
+        self.group_by_idnum: dict[tuple[int, str], int] = {}
         self.user_groups: dict[int, set[int]] = {}
         self.cohorts: dict[int, Cohort] = {}
         self.cohort_by_idnumber: dict[str, int] = {}
@@ -515,15 +520,26 @@ class State:
     def add_group(self, group: Group) -> None:
         self._put(self.groups, group.id, group)
         self._put(self._bucket(self.groups_by_course, group.courseid, dict), group.id, group)
+        self._put(self.group_by_name, (group.courseid, group.name), group.id)
+        if group.idnumber:
+            self._put(self.group_by_idnum, (group.courseid, group.idnumber), group.id)
         for userid in group.members:
             self._sadd(self._bucket(self.user_groups, userid, set), group.id)
         self.bump_seq("group", group.id)
 
     def group_by_idnumber(self, courseid: int, idnumber: str) -> Group | None:
-        for group in self.groups_by_course.get(courseid, {}).values():
-            if group.idnumber == idnumber:
-                return group
-        return None
+        groupid = self.group_by_idnum.get((courseid, idnumber)) if idnumber else None
+        return None if groupid is None else self.groups.get(groupid)
+
+    def group_named(self, courseid: int, name: str) -> Group | None:
+        groupid = self.group_by_name.get((courseid, name))
+        return None if groupid is None else self.groups.get(groupid)
+
+    def rename_group(self, group: Group, name: str) -> None:
+        if self.group_by_name.get((group.courseid, group.name)) == group.id:
+            self._pop(self.group_by_name, (group.courseid, group.name))
+        self._set(group, "name", name)
+        self._put(self.group_by_name, (group.courseid, name), group.id)
 
     def delete_group(self, groupid: int) -> None:
         group = self.groups.get(groupid)
@@ -535,6 +551,10 @@ class State:
             if link.customint2 == groupid:
                 self._set(link, "customint2", None)
         self._pop(self.groups_by_course.get(group.courseid, {}), groupid)
+        if self.group_by_name.get((group.courseid, group.name)) == groupid:
+            self._pop(self.group_by_name, (group.courseid, group.name))
+        if group.idnumber and self.group_by_idnum.get((group.courseid, group.idnumber)) == groupid:
+            self._pop(self.group_by_idnum, (group.courseid, group.idnumber))
         self._pop(self.groups, groupid)
 
     def add_group_member(self, groupid: int, userid: int) -> None:

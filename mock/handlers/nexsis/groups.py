@@ -58,11 +58,11 @@ def put_course_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             raise bad_request("name cannot be empty")
     group = state.group_by_idnumber(course.id, idnumber)
     if name is not None:
-        for other in state.groups_by_course.get(course.id, {}).values():
-            if other.name == name and other is not group:
-                raise conflict(
-                    f"A group named {shorten(name)!r} already exists in course {shorten(course.idnumber)!r}"
-                )
+        other = state.group_named(course.id, name)
+        if other is not None and other is not group:
+            raise conflict(
+                f"A group named {shorten(name)!r} already exists in course {shorten(course.idnumber)!r}"
+            )
     if group is None:
         if name is None:
             raise bad_request("name is required to create a group")
@@ -78,7 +78,7 @@ def put_course_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         state.add_group(group)
         return group_row(group)
     if name is not None:
-        state._set(group, "name", name)
+        state.rename_group(group, name)
     if description is not None:
         state._set(group, "description", description)
     state._set(group, "timemodified", ctx.now)

@@ -89,9 +89,9 @@ def _target_group(ctx: Ctx, parent: Course, params: dict[str, Any]) -> int | Non
         raise bad_request("group must be 'new' (with groupname) or name an existing group through groupid")
     if not name:
         raise bad_request("groupname is required when group is 'new'")
-    for group in state.groups_by_course.get(parent.id, {}).values():
-        if group.name == name:
-            return group.id  # PUT is idempotent: the group made by an earlier identical call
+    existing = state.group_named(parent.id, name)
+    if existing is not None:
+        return existing.id  # PUT is idempotent: the group made by an earlier identical call
     group = Group(
         id=state.next_id("group"),
         courseid=parent.id,

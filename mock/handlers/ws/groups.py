@@ -57,10 +57,9 @@ def create_groups(ctx: Ctx, params: dict[str, Any]) -> list[dict[str, Any]]:
         require_capability(ctx, "moodle/course:managegroups")
         name = spec["name"].strip()
         idnumber = (spec.get("idnumber") or "").strip()
-        existing = state.groups_by_course.get(courseid, {}).values()
-        if not name or any(g.name == name for g in existing):
+        if not name or state.group_named(courseid, name) is not None:
             raise invalid_parameter()
-        if idnumber and any(g.idnumber == idnumber for g in existing):
+        if idnumber and state.group_by_idnumber(courseid, idnumber) is not None:
             raise invalid_parameter()
         if spec.get("visibility") not in (0, 1, 2, 3):
             raise invalid_parameter()

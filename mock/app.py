@@ -98,7 +98,7 @@ def create_app(
     faults = FaultStore(fault_seed)
     ui = SwaggerUIOptions(swagger_ui=swagger_ui, swagger_ui_path="/ui")
 
-    app = MockApp(__name__, middlewares=middlewares(), strict_validation=True,
+    app = MockApp(__name__, middlewares=middlewares(validate_responses), strict_validation=True,
                   validate_responses=validate_responses, validator_map=validator_map(),
                   swagger_ui_options=ui)
 

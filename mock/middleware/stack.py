@@ -17,6 +17,7 @@ from connexion.middleware.request_validation import (
     RequestValidationMiddleware,
     RequestValidationOperation,
 )
+from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
 from connexion.security import NO_VALUE, AbstractSecurityHandler
 from connexion.utils import is_nullable
@@ -90,9 +91,16 @@ _REPLACED = {RequestValidationMiddleware: CachedRequestValidationMiddleware,
              SwaggerUIMiddleware: UIOnlySwaggerUIMiddleware}
 
 
-def middlewares() -> list[t.Any]:
-    """Connexion's default stack with the cached and short-cut middlewares in their places."""
-    return [_REPLACED.get(m, m) for m in ConnexionMiddleware.default_middlewares]
+def middlewares(validate_responses: bool = True) -> list[t.Any]:
+    """Connexion's default stack with the cached and short-cut middlewares in their places.
+
+    Without response validation its middleware only forwards: one coroutine hop and one route
+    lookup per request for nothing (routing and middleware were ~35% of a GET in the profile).
+    """
+    stack = [_REPLACED.get(m, m) for m in ConnexionMiddleware.default_middlewares]
+    if not validate_responses:
+        stack = [m for m in stack if m is not ResponseValidationMiddleware]
+    return stack
 
 
 def security_map(check: t.Callable[[str | None], bool]) -> dict[str, type]:

@@ -70,7 +70,7 @@ def _nexsis(run: Any, case: Any, info: OperationInfo, result: OperationResult) -
         if response is None:
             continue
         result.checks_run.add(check)
-        result.statuses[response.status_code] += 1
+        result.observe(response, validated=False)
         if response.status_code not in (401, 403):
             run.record_failure(
                 result,
@@ -85,7 +85,7 @@ def _nexsis(run: Any, case: Any, info: OperationInfo, result: OperationResult) -
     response = _send(run, case, params={"token": token})
     if response is not None:
         result.checks_run.add("auth_query_token_accepted")
-        result.statuses[response.status_code] += 1
+        result.observe(response, validated=False)
         if response.status_code in (401, 403):
             run.record_failure(
                 result,
@@ -110,7 +110,7 @@ def _ws(run: Any, case: Any, info: OperationInfo, result: OperationResult) -> No
         if response is None:
             continue
         result.checks_run.add(check)
-        result.statuses[response.status_code] += 1
+        result.observe(response, validated=False)
         if response.status_code == 200 and _envelope(response) is None:
             run.record_failure(
                 result,
@@ -129,7 +129,7 @@ def _ws(run: Any, case: Any, info: OperationInfo, result: OperationResult) -> No
         response = _send(run, success, params={"wstoken": nocap})
         if response is not None:
             result.checks_run.add("auth_capability_required")
-            result.statuses[response.status_code] += 1
+            result.observe(response, validated=False)
             if response.status_code == 200 and _envelope(response) is None:
                 caps = ", ".join(info.capabilities) or "its capability"
                 run.record_failure(

@@ -1,7 +1,9 @@
 """`nexsis check`: run the conformance suite against a Moodle site.
 
-Exit codes: 0 conformant; 1 contract violations found (or records left behind by cleanup);
-2 usage or configuration error; 3 target unreachable or token refused outright.
+Exit codes: 0 conformant; 1 contract violations found (or records left behind by cleanup, or with
+--require-success an operation that never answered with success); 2 usage or configuration error;
+3 target unreachable or token refused outright; 4 the --time-budget ran out before the run finished
+(and what ran found no violation).
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from nexsis_contracts import EXIT_CONFORMANT, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_VIOLATIONS
+from nexsis_contracts import EXIT_CONFORMANT, EXIT_INCOMPLETE, EXIT_UNREACHABLE, EXIT_USAGE, EXIT_VIOLATIONS
 
 EPILOG = """\
 exit codes:
   0  conformant
-  1  contract violations found (or created records could not be removed)
+  1  contract violations found (or created records could not be removed, or with
+     --require-success: an operation never answered with success, so its success schema is unverified)
   2  usage or configuration error
   3  target unreachable, or the token was refused outright
+  4  --time-budget ran out before every operation was tested; no violation in what ran
+     (violations still exit 1; cleanup runs either way and the report says the run was cut short)
+  130 interrupted (Ctrl-C); cleanup done
 
 tokens: --nexsis-token/NEXSIS_TOKEN, --ws-token/MOODLE_WS_TOKEN, --ws-nocap-token/MOODLE_WS_NOCAP_TOKEN
 modes:  read-only (reads only), safe (default off loopback: writes only to records this run creates
@@ -58,6 +64,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true", help="allow --mode full on a non-loopback target")
     parser.add_argument("--dry-run", action="store_true", help="list the requests it would send; send none")
     parser.add_argument("--no-stateful", action="store_true", help="skip the stateful scenarios")
+    parser.add_argument(
+        "--require-success",
+        action="store_true",
+        help="fail (exit 1) when an operation never answered with success (its success schema unverified)",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -93,6 +104,7 @@ def settings_from_args(args: argparse.Namespace) -> Any:
         force=args.force,
         dry_run=args.dry_run,
         stateful=not args.no_stateful,
+        require_success=args.require_success,
     )
 
 
@@ -145,22 +157,51 @@ def summary_table(result: Any) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = Console(force_terminal=_interactive(), width=None if _interactive() else 160)
+    from nexsis_contracts.results import format_counts
+
+    console = Console(force_terminal=_interactive(), width=None if _interactive() else 200)
     table = Table(title="nexsis check")
-    for col in ("API", "operation", "verdict", "cases", "statuses", "rules broken"):
+    for col in ("API", "operation", "verdict", "cases", "statuses", "outcomes", "success", "rules broken"):
         table.add_column(col)
     for r in result.results:
         statuses = " ".join(f"{k}:{v}" for k, v in sorted(r.statuses.items()))
         colour = {"pass": "green", "fail": "red"}.get(r.verdict, "yellow")
+        if r.kind != "operation":
+            success = "-"
+        elif r.success_seen:
+            success = f"[green]yes ({r.successes})[/]"
+        else:
+            success = "[red]NO: success schema unverified[/]"
         table.add_row(
             r.api,
             r.name,
             f"[{colour}]{r.verdict}[/]",
             str(r.cases),
             statuses,
+            format_counts(r.outcomes) if r.api == "moodle-ws" else "",
+            success,
             ", ".join(sorted({f.check for f in r.failures})),
         )
     console.print(table)
+    missing = result.without_success
+    if missing:
+        console.print(
+            f"[yellow]no success seen for {len(missing)} operation(s): success schema unverified:[/] "
+            + ", ".join(r.name for r in missing)
+        )
+    if result.budget_exhausted:
+        console.print("[yellow]time budget exhausted: the run was cut short (cleanup done)[/]")
+
+
+def exit_code(result: Any, settings: Any) -> int:
+    """Violations > cut by the time budget > --require-success unmet > conformant."""
+    if result.failed or result.cleanup_failed:
+        return EXIT_VIOLATIONS
+    if result.budget_exhausted:
+        return EXIT_INCOMPLETE
+    if settings.require_success and result.without_success:
+        return EXIT_VIOLATIONS
+    return EXIT_CONFORMANT
 
 
 def main(args: argparse.Namespace) -> int:
@@ -215,7 +256,15 @@ def execute(settings: Any) -> int:
         print(f"nexsis check: dry run, {len(result.planned)} requests planned, none sent")
     elif code != EXIT_UNREACHABLE:
         summary_table(result)
-        code = EXIT_VIOLATIONS if (result.failed or result.cleanup_failed) else EXIT_CONFORMANT
+        code = exit_code(result, settings)
+        if code == EXIT_INCOMPLETE:
+            print("nexsis check: time budget exhausted before the run finished (exit 4)", file=sys.stderr)
+        elif code == EXIT_VIOLATIONS and not (result.failed or result.cleanup_failed):
+            print(
+                "nexsis check: --require-success: no success answer for "
+                + ", ".join(r.name for r in result.without_success),
+                file=sys.stderr,
+            )
     if result.cleanup_failed:
         print("nexsis check: could not remove: " + "; ".join(result.cleanup_failed), file=sys.stderr)
     if settings.report_dir:

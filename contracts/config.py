@@ -51,6 +51,7 @@ class Settings:
     run_id: str = ""
     request_timeout: float = 30.0
     stateful: bool = True
+    require_success: bool = False  # exit 1 when an operation never answered with success
     progress: bool | None = None  # None: decide from the terminal
 
     @property
@@ -147,7 +148,11 @@ def _validate_sandbox(raw: Any) -> dict[str, dict[str, list[Any]]]:
         out[api] = {}
         for kind, ids in kinds.items():
             # Accept plural keys (`courses:`) as the natural way to write a list.
-            name = kind[:-1] if kind.endswith("s") and kind[:-1] in SANDBOX_KINDS[api] else kind
+            name = kind
+            for plural, singular in (("ies", "y"), ("s", "")):
+                if kind.endswith(plural) and kind[: -len(plural)] + singular in SANDBOX_KINDS[api]:
+                    name = kind[: -len(plural)] + singular
+                    break
             if name not in SANDBOX_KINDS[api]:
                 raise ConfigError(f"sandbox.{api}.{kind}: unknown kind; known: {list(SANDBOX_KINDS[api])}")
             if not isinstance(ids, list):
@@ -177,6 +182,7 @@ def build_settings(
     force: bool = False,
     dry_run: bool = False,
     stateful: bool = True,
+    require_success: bool = False,
     environ: dict[str, str] | None = None,
 ) -> Settings:
     """Merge options over the config file over defaults, and refuse unsafe or incoherent runs."""
@@ -256,4 +262,5 @@ def build_settings(
         targets=targets,
         run_id=secrets.token_hex(3).upper(),
         stateful=stateful,
+        require_success=require_success or bool(limits.get("require_success", False)),
     )

@@ -27,6 +27,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--nexsis-seed", type=int)
     group.addoption("--nexsis-report-dir")
     group.addoption("--nexsis-no-stateful", action="store_true")
+    group.addoption(
+        "--nexsis-require-success",
+        action="store_true",
+        help="fail an operation's test when no answer was a success (its success schema unverified)",
+    )
 
 
 class NexsisItem(pytest.Item):
@@ -49,6 +54,10 @@ class NexsisItem(pytest.Item):
             raise NexsisFailure("\n\n".join(lines))
         if result.errors:
             raise NexsisFailure("; ".join(result.errors))
+        required = self.config.getoption("nexsis_require_success") and result.kind == "operation"
+        if required and not result.success_seen:
+            hint = f" (needs {result.anchor_missing})" if result.anchor_missing else ""
+            raise NexsisFailure(f"{self.operation}: no success seen: success schema unverified{hint}")
 
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, NexsisFailure):
@@ -80,6 +89,7 @@ def _settings(config: pytest.Config) -> Any:
         force=opt("nexsis_force"),
         report_dir=Path(opt("nexsis_report_dir")) if opt("nexsis_report_dir") else None,
         stateful=not opt("nexsis_no_stateful"),
+        require_success=opt("nexsis_require_success"),
     )
 
 

@@ -33,7 +33,26 @@ class OperationResult:
     errors: list[str] = field(default_factory=list)
     duration: float = 0.0
     checks_run: set[str] = field(default_factory=set)
+    #: What the answers said: NexSIS `2xx`/status codes; Moodle WS `ok` or the envelope's errorcode.
+    outcomes: Counter = field(default_factory=Counter)
+    #: Success answers that went through the schema checks (the success schema was verified on them).
+    successes: int = 0
+    anchor_missing: str | None = None  # why no success request could be prepared (what to configure)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def observe(self, response: Any, *, validated: bool) -> str:
+        """Count one answer's status and outcome; return the outcome."""
+        outcome = outcome_of(self.api, response)
+        with self._lock:
+            self.statuses[response.status_code] += 1
+            self.outcomes[outcome] += 1
+            if validated and outcome == "ok":
+                self.successes += 1
+        return outcome
+
+    @property
+    def success_seen(self) -> bool:
+        return self.successes > 0
 
     def add_failure(self, record: FailureRecord) -> None:
         with self._lock:
@@ -54,6 +73,26 @@ class OperationResult:
         return "pass"
 
 
+def outcome_of(api: str, response: Any) -> str:
+    """`ok` for a success answer; otherwise the status (NexSIS) or the Moodle errorcode (WS)."""
+    status = response.status_code
+    if api != "moodle-ws":
+        return "ok" if 200 <= status < 300 else str(status)
+    if status != 200:
+        return f"http{status}"
+    try:
+        body = response.json()
+    except ValueError:
+        return "notjson"
+    if isinstance(body, dict) and "exception" in body:
+        return str(body.get("errorcode") or body.get("exception") or "exception")
+    return "ok"
+
+
+def format_counts(counts: Counter) -> str:
+    return " ".join(f"{k}:{v}" for k, v in sorted(counts.items(), key=lambda kv: (kv[0] != "ok", str(kv[0]))))
+
+
 @dataclass
 class RunResult:
     settings_summary: dict[str, Any]
@@ -71,3 +110,8 @@ class RunResult:
     @property
     def failed(self) -> bool:
         return any(r.failures for r in self.results)
+
+    @property
+    def without_success(self) -> list[OperationResult]:
+        """Operations (not scenarios) whose success schema no answer verified."""
+        return [r for r in self.results if r.kind == "operation" and not r.success_seen]

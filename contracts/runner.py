@@ -79,6 +79,7 @@ class Run:
         self.auth_confirmed: set[str] = set()
         self.first_positive: dict[str, Any] = {}
         self.first_success: dict[str, Any] = {}  # WS: a positive case the full token ran successfully
+        self.graph: Any = None  # graph.FixtureGraph once the target answered the preflight
         self._lock = threading.Lock()
 
     def _summary(self) -> dict[str, Any]:
@@ -95,6 +96,7 @@ class Run:
             "id_prefix": s.id_prefix,
             "operations": list(s.operations),
             "dry_run": s.dry_run,
+            "require_success": s.require_success,
         }
 
     # -- auth placement -------------------------------------------------------------------------
@@ -118,10 +120,19 @@ class Run:
         )
 
         def on_term(_signum: int, _frame: Any) -> None:
+            self.session.stop_requested = "terminated"
             raise Terminated()
 
+        def on_int(_signum: int, _frame: Any) -> None:
+            # Also remembered: an exception raised where Python cannot propagate it (a gc callback
+            # inside hypothesis) is swallowed, so the next request raises it again (GuardedSession).
+            self.session.stop_requested = "interrupted"
+            raise KeyboardInterrupt()
+
+        previous_int = None
         if previous is not None:
             signal.signal(signal.SIGTERM, on_term)
+            previous_int = signal.signal(signal.SIGINT, on_int)
         try:
             for api in self.settings.specs:
                 self.schemas[api] = schemas.load_schema(api, self.settings, self.session)
@@ -138,10 +149,13 @@ class Run:
                 self._dry_run(work)
                 return self.result
             self._preflight()
-            from nexsis_contracts.scenarios import setup_fixtures
+            from nexsis_contracts.graph import FixtureGraph
 
-            setup_fixtures(self)
+            # Built lazily: each operation's anchor creates what it needs right before it is sent.
+            self.graph = FixtureGraph(self)
+            self.rewriter.graph = self.graph
             if self.settings.workers > 1:
+                serialize_ast_parse()
                 with ThreadPoolExecutor(self.settings.workers) as pool:
                     list(pool.map(lambda item: self._operation(*item), work))
             else:
@@ -158,6 +172,8 @@ class Run:
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+            if previous_int is not None:
+                signal.signal(signal.SIGINT, previous_int)
             self.cleanup()
             self.result.refusals = [str(r) for r in self.guard.refusals]
             self.result.requests = len(self.recorder.exchanges)
@@ -200,11 +216,19 @@ class Run:
         try:
             from schemathesis import GenerationMode
 
+            self._anchor(operation, info, result)
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 self._fuzz(operation, info, result, mode)
             self._auth_probes(info, result)
         except (RefusedRequest, Skip):  # pragma: no cover - handled per case
             pass
+        except (BudgetExhausted, requests.RequestException):
+            raise
+        except Exception as exc:
+            # One operation's engine failure (a generation error, a bug) must not end the run and
+            # its cleanup: it is reported as this operation's error verdict.
+            message = f"{type(exc).__name__}: {exc}".splitlines()[0]
+            result.errors.append(redact_text(f"internal error: {message}", self.settings.secrets)[:300])
         finally:
             result.duration = time.monotonic() - started
             self.progress(f"{info.operation_id}: {result.verdict}", result)
@@ -231,12 +255,26 @@ class Run:
 
         seed(self.settings.seed ^ zlib.crc32(f"{info.api}:{info.operation_id}:{mode.value}".encode()))(test)()
 
-    def run_case(self, case: Any, info: OperationInfo, result: OperationResult) -> Any:
-        try:
-            self.rewriter.apply(case, info)
-        except Skip as skip:
-            result.skipped[str(skip)] += 1
-            return None
+    def _anchor(self, operation: Any, info: OperationInfo, result: OperationResult) -> None:
+        """Send the operation's success request first (ids from the fixture graph), fully checked."""
+        if self.graph is None:
+            return
+        anchor = self.graph.anchor(info)
+        if anchor is None:
+            result.anchor_missing = self.graph.needs(info)
+            return
+        kwargs: dict[str, Any] = {"path_parameters": anchor.path_parameters, "query": anchor.query}
+        if anchor.body is not None:
+            kwargs.update(body=anchor.body, media_type=anchor.media_type)
+        self.run_case(operation.Case(**kwargs), info, result, rewrite=False)
+
+    def run_case(self, case: Any, info: OperationInfo, result: OperationResult, rewrite: bool = True) -> Any:
+        if rewrite:
+            try:
+                self.rewriter.apply(case, info)
+            except Skip as skip:
+                result.skipped[str(skip)] += 1
+                return None
         kwargs = self.auth_kwargs(info.api)
         try:
             response = case.call(session=self.session, **kwargs)
@@ -257,16 +295,11 @@ class Run:
             result.skipped[f"not sendable: {type(exc).__name__}"] += 1
             return None
         result.cases += 1
-        result.statuses[response.status_code] += 1
+        outcome = result.observe(response, validated=True)
         if case.meta is None or not case.meta.generation.mode.is_negative:
             self.first_positive.setdefault(info.operation_id, case)
-            if info.api == "moodle-ws" and response.status_code == 200:
-                try:
-                    body = response.json()
-                except ValueError:
-                    body = None
-                if not (isinstance(body, dict) and "exception" in body):
-                    self.first_success.setdefault(info.operation_id, case)
+            if info.api == "moodle-ws" and outcome == "ok":
+                self.first_success.setdefault(info.operation_id, case)
         self.validate(case, response, info, result, kwargs)
         return response
 
@@ -490,6 +523,31 @@ class Run:
         finally:
             if old is not None:
                 signal.signal(signal.SIGINT, old)
+
+
+_AST_LOCK = threading.RLock()
+
+
+def serialize_ast_parse() -> None:
+    """Make `ast.parse` safe to call from several threads (needed for --workers > 1).
+
+    CPython's AST constructor keeps its recursion depth in per-interpreter state, so two threads
+    parsing at once can fail with `SystemError: AST constructor recursion depth mismatch`
+    (python/cpython#106905). hypothesis parses source while drawing (strategy and lambda reprs), so
+    parallel operations hit it. Serializing the parse costs nothing measurable here.
+    """
+    import ast
+
+    if getattr(ast.parse, "_nexsis_serialized", False):
+        return
+    original = ast.parse
+
+    def parse(*args: Any, **kwargs: Any) -> Any:
+        with _AST_LOCK:
+            return original(*args, **kwargs)
+
+    parse._nexsis_serialized = True  # type: ignore[attr-defined]
+    ast.parse = parse  # type: ignore[assignment]
 
 
 def _dropped(exc: requests.ConnectionError) -> bool:

@@ -68,30 +68,6 @@ def _user_body(uid: str) -> dict[str, Any]:
     }
 
 
-def setup_fixtures(run: Any) -> None:
-    """Create one course, user and group of the run's own, so generated writes have targets."""
-    if run.settings.mode == "read-only" or "nexsis" not in run.settings.specs:
-        return
-    client = Client(run)
-    prefix = run.settings.id_prefix
-    cid, uid, gid = f"{prefix}C0", f"{prefix}U0", f"{prefix}G0"
-    try:
-        if client.nexsis("PUT", f"/course/{cid}", _course_body(cid)).status_code == 200:
-            run.rewriter.add_pool("course", cid)
-        if client.nexsis("PUT", f"/user/{uid}", _user_body(uid)).status_code == 200:
-            run.rewriter.add_pool("user", uid)
-        if (
-            client.nexsis(
-                "PUT", f"/course/{cid}/group/{gid}", {"name": gid, "description": "contract"}
-            ).status_code
-            == 200
-        ):
-            run.rewriter.add_pool("group", gid)
-        client.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"})
-    except (requests.RequestException, RefusedRequest):
-        pass
-
-
 def _judge(run: Any, result: OperationResult, api: str, operation_id: str, response: Any) -> None:
     """Run the operation's schemathesis checks on a scenario response."""
     schema = run.schemas.get(api)
@@ -167,7 +143,7 @@ def _run_machine(run: Any) -> None:
     def call(op: str, method: str, path: str, json: Any = None) -> requests.Response:
         resp = client.nexsis(method, path, json)
         result.cases += 1
-        result.statuses[resp.status_code] += 1
+        result.observe(resp, validated=True)
         _judge(run, result, "nexsis", op, resp)
         return resp
 
@@ -398,9 +374,22 @@ def _run_machine(run: Any) -> None:
 
 # -- Moodle WS --------------------------------------------------------------------------------------------
 def _ws_allocation(run: Any) -> None:
-    """Allocation is idempotent and skips allocated users; archive/restore flip consistent flags."""
-    programs = run.settings.sandbox_ids("moodle-ws", "program")
-    users = run.settings.sandbox_ids("moodle-ws", "user")
+    """Allocation is idempotent and skips allocated users; archive/restore flip consistent flags.
+
+    Program: the sandbox's, else the one the fixture graph reaches (a NexSIS sandbox program's
+    internal id, or one discovered in full mode). User: a fresh user of the run's own, else the
+    sandbox's users (the first one not yet allocated).
+    """
+    graph = run.graph
+    programs = list(run.settings.sandbox_ids("moodle-ws", "program"))
+    if not programs and graph is not None:
+        program = graph.ws_program()
+        programs = [program] if program else []
+    users: list[int] = []
+    if programs and graph is not None and graph.nexsis and not graph._memo.get("no_fresh_ws_user"):
+        fresh = graph.fresh_ws_user()
+        users = [fresh] if fresh else []
+    users = users + [u for u in run.settings.sandbox_ids("moodle-ws", "user") if u not in users]
     result = OperationResult(
         api="moodle-ws",
         name="scenario_muprog_allocation",
@@ -409,7 +398,9 @@ def _ws_allocation(run: Any) -> None:
     )
     run.result.results.append(result)
     if not programs or not users:
-        result.skipped["needs sandbox moodle-ws programs and users in --config"] += 1
+        result.skipped[
+            "needs a program (sandbox moodle-ws or NexSIS program, or full mode on loopback) and users"
+        ] += 1
         return
     client = Client(run)
     started = time.monotonic()
@@ -417,7 +408,7 @@ def _ws_allocation(run: Any) -> None:
     def call(function: str, **params: Any) -> tuple[Any, Any]:
         resp = client.ws(function, **params)
         result.cases += 1
-        result.statuses[resp.status_code] += 1
+        result.observe(resp, validated=True)
         _judge(run, result, "moodle-ws", function, resp)
         try:
             return resp, resp.json()

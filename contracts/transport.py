@@ -120,7 +120,8 @@ class GuardedSession(requests.Session):
         self.limiter = limiter
         self.deadline = deadline
         self.timeout = timeout
-        self.enforce_budget = True
+        self.enforce_budget = True  # False during cleanup: budget and stop requests no longer apply
+        self.stop_requested: str | None = None  # "interrupted" / "terminated", set by the signal handlers
         self.trust_env = False  # a proxy from the environment must not see staging tokens
 
     @property
@@ -136,6 +137,8 @@ class GuardedSession(requests.Session):
             and decision.operation.operation_id == "tool_muprog_source_cohort_add_cohort"
         ):
             decision.ids["_cohort_was_attached"] = self._cohort_attached(request, decision)
+        if self.enforce_budget and self.stop_requested:
+            raise KeyboardInterrupt(self.stop_requested)
         if self.enforce_budget and self.deadline is not None and time.monotonic() > self.deadline:
             raise BudgetExhausted("time budget exhausted")
         self.limiter.wait()

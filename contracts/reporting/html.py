@@ -26,6 +26,7 @@ def render(run: RunResult) -> str:
         f"<b class='{'fail' if run.failed else 'pass'}'>"
         f"{'VIOLATIONS FOUND' if run.failed else 'conformant'}</b>"
         + (" (interrupted)" if run.interrupted else "")
+        + (" (cut short by the time budget)" if run.budget_exhausted else "")
         + "</p>",
         "<h2>Operations</h2><table><tr><th>API</th><th>operation</th><th>verdict</th><th>cases</th>"
         "<th>rules broken</th><th>skipped</th></tr>",
@@ -36,17 +37,15 @@ def render(run: RunResult) -> str:
             f"<td>{r.cases}</td><td>{e(', '.join(sorted({f.check for f in r.failures})))}</td>"
             f"<td>{sum(r.skipped.values())}</td></tr>"
         )
-    codes, rows = coverage(run)
     out.append(
-        "</table><h2>Coverage</h2><table><tr><th>API</th><th>operation</th>"
-        + "".join(f"<th>{c}</th>" for c in codes)
-        + "</tr>"
+        "</table><h2>Coverage</h2><table><tr><th>API</th><th>operation</th><th>statuses</th>"
+        "<th>outcomes</th><th>success</th></tr>"
     )
-    for api, name, counts in rows:
+    for row in coverage(run):
+        cls = "pass" if row.success.startswith(("yes", "-")) else "fail"
         out.append(
-            f"<tr><td>{e(api)}</td><td>{e(name)}</td>"
-            + "".join(f"<td>{counts.get(c, '')}</td>" for c in codes)
-            + "</tr>"
+            f"<tr><td>{e(row.api)}</td><td>{e(row.name)}</td><td>{e(row.statuses)}</td>"
+            f"<td>{e(row.outcomes)}</td><td class='{cls}'>{e(row.success)}</td></tr>"
         )
     out.append("</table><h2>Failures</h2>")
     for r in run.results:

@@ -31,6 +31,15 @@ def render(run: RunResult) -> str:
                     f"Response: HTTP {f.response.get('status')}\n{f.response.get('body', '')[:1500]}\n\n"
                     f"Reproduce: {f.curl}"
                 )
+            if r.kind == "operation" and not r.success_seen and run.settings_summary.get("require_success"):
+                ET.SubElement(
+                    case,
+                    "failure",
+                    type="success_required",
+                    message="no success seen: success schema unverified",
+                ).text = (
+                    f"needs {r.anchor_missing}" if r.anchor_missing else "no case was answered with success"
+                )
             if r.verdict == "error":
                 ET.SubElement(case, "error", message="; ".join(r.errors)[:500])
             elif r.verdict == "skip":

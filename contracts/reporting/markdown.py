@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from nexsis_contracts.reporting.model import coverage
+from nexsis_contracts.reporting.model import UNVERIFIED, coverage
 from nexsis_contracts.results import RunResult
 
 
@@ -21,7 +21,15 @@ def render(run: RunResult) -> str:
         f"- Requests: {run.requests}; duration {run.duration:.1f}s"
         + ("; **interrupted**" if run.interrupted else "")
         + ("; **time budget exhausted**" if run.budget_exhausted else ""),
-        f"- Verdict: **{'VIOLATIONS FOUND' if run.failed else 'conformant'}**",
+        f"- Verdict: **{'VIOLATIONS FOUND' if run.failed else 'conformant'}**"
+        + (
+            " (**cut short by the time budget**: exit code 4 unless violations were found)"
+            if run.budget_exhausted
+            else ""
+        ),
+        f"- Success answers: {sum(1 for r in run.results if r.kind == 'operation' and r.success_seen)} of "
+        f"{sum(1 for r in run.results if r.kind == 'operation')} operations"
+        + ("; `--require-success` is on" if s.get("require_success") else ""),
         "",
     ]
     lines += [
@@ -36,16 +44,25 @@ def render(run: RunResult) -> str:
             f"{_cell(', '.join(sorted({f.check for f in r.failures})) or '-')} | "
             f"{sum(r.skipped.values())} | {r.refused} |"
         )
-    codes, rows = coverage(run)
     lines += [
         "",
-        "## Coverage (operations x status codes exercised)",
+        "## Coverage (statuses, Moodle outcomes, success seen)",
         "",
-        "| API | operation | " + " | ".join(str(c) for c in codes) + " |",
-        "|---|---|" + "---|" * len(codes),
+        "| API | operation | statuses | outcomes | success |",
+        "|---|---|---|---|---|",
     ]
-    for api, name, counts in rows:
-        lines.append(f"| {api} | {_cell(name)} | " + " | ".join(str(counts.get(c, "")) for c in codes) + " |")
+    for row in coverage(run):
+        lines.append(
+            f"| {row.api} | {_cell(row.name)} | {row.statuses or '-'} | {_cell(row.outcomes) or '-'} | "
+            f"{_cell(row.success)} |"
+        )
+    missing = run.without_success
+    if missing:
+        lines += ["", f"## Operations with {UNVERIFIED}", ""]
+        lines += [
+            f"- {r.api} {r.name}" + (f": needs {r.anchor_missing}" if r.anchor_missing else "")
+            for r in missing
+        ]
     lines += ["", "## Failures", ""]
     if not run.failed:
         lines.append("None.")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import time
 from typing import Any
 
 import jsonschema
@@ -141,6 +142,7 @@ def create_app(state: State | None = None) -> Starlette:
                 "path": request.url.path,
                 "query": dict(request.query_params),
                 "body": (await request.body()).decode("utf-8", "replace"),
+                "t": time.monotonic(),  # arrival time, for rate-limit tests
             }
         )
 

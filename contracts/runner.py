@@ -35,16 +35,20 @@ class Unreachable(Exception):
     """The target does not answer, or refuses the given tokens outright (exit 3)."""
 
 
-def exchange_of(response: Any, secrets: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
-    req = response.request
+def request_of(req: Any, secrets: tuple[str, ...]) -> dict[str, Any]:
+    """The request as it went out, redacted, for reports (and the curl line built from it)."""
     body = req.body or b""
     text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    request = {
+    return {
         "method": str(req.method),
         "url": redact_text(str(req.url), secrets),
         "headers": redact(dict(req.headers), secrets),
         "body": redact_text(text[:4000], secrets),
     }
+
+
+def exchange_of(response: Any, secrets: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
+    request = request_of(response.request, secrets)
     resp = {
         "status": response.status_code,
         "headers": redact(dict(response.headers), secrets),
@@ -392,15 +396,7 @@ class Run:
 
     def record_dropped(self, result: OperationResult, exc: requests.ConnectionError) -> None:
         secrets = self.settings.secrets
-        req = exc.request
-        body = req.body or b""
-        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-        request = {
-            "method": str(req.method),
-            "url": redact_text(str(req.url), secrets),
-            "headers": redact(dict(req.headers), secrets),
-            "body": redact_text(text[:4000], secrets),
-        }
+        request = request_of(exc.request, secrets)
         message = (
             f"The server closed the connection without answering ({type(exc).__name__}: "
             f"{redact_text(str(exc), secrets)[:200]}); a crash, like an HTTP 500"

@@ -59,6 +59,8 @@ def run(args: argparse.Namespace) -> int:
 
     from .app import ENV_PREFIX, create_app
     from .domain import Service
+    from .fixtures import FixtureError
+    from .store.persistence import StateFileError
 
     if args.workers < 1:
         print("nexsis mock: --workers must be at least 1", file=sys.stderr)
@@ -67,7 +69,12 @@ def run(args: argparse.Namespace) -> int:
     if args.workers > 1 and state is None:
         # Workers are processes: without a shared state file each would have its own state.
         state = Path(tempfile.mkdtemp(prefix="nexsis-mock-")) / "state.json"
-    service = Service.create(fixtures=args.fixtures, state_file=state)
+    try:
+        service = Service.create(fixtures=args.fixtures, state_file=state)
+    except (FixtureError, StateFileError, OSError) as exc:
+        # A user's fixture mistake is a usage error with a file/path/reason message, not a crash.
+        print(f"nexsis mock: {exc}", file=sys.stderr)
+        return 2
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(_banner(f"http://{host}:{args.port}", service.tokens(), args, state), flush=True)
 

@@ -48,3 +48,14 @@ def test_nexsis_mock_starts_and_answers_ping_with_the_printed_token(tmp_path: Pa
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=15)
+
+
+def test_a_broken_fixture_is_a_usage_error_with_file_path_and_reason(tmp_path: Path):
+    bad = tmp_path / "site.yaml"
+    bad.write_text("users:\n  - {idnumber: S1, username: a}\n  - {idnumber: S1, username: b}\n",
+                   encoding="utf-8")
+    result = subprocess.run([str(NEXSIS), "mock", "--fixtures", str(bad), "--port", str(free_port())],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "site.yaml: users[1].idnumber: duplicate 'S1'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -25,11 +25,16 @@ from starlette.types import Receive, Scope, Send
 
 __all__ = ["middlewares", "security_map"]
 
+_MISSING = object()
+#: Cached body validators per operation; clients choose the charset, so the cache is bounded.
+_MAX_BODY_VALIDATORS = 16
+
 
 class _CachedValidationOperation(RequestValidationOperation):
     """Parameter validator built once; the body step only runs when the operation has a body."""
 
     _validator: t.Any = None
+    _body_validators: dict[tuple[str, str], t.Any] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         validator = self._validator
@@ -47,21 +52,37 @@ class _CachedValidationOperation(RequestValidationOperation):
         await self.next_app(scope, receive, send)
 
     async def _validate_body(self, scope: Scope, receive: Receive, send: Send) -> None:
-        # The second half of RequestValidationOperation.__call__ (content type and body).
+        # The second half of RequestValidationOperation.__call__ (content type and body), with the
+        # body validator built once per (media type, charset) instead of per request: its
+        # constructor takes only the operation's schema and settings, and wrap_receive keeps no
+        # state on it between calls.
         mime_type, encoding = self.extract_content_type(scope["headers"])
         self.validate_mime_type(mime_type)
-        schema = self._operation.body_schema(mime_type)
-        if schema:
-            body_validator = self._validator_map["body"].get(mime_type)
-            if body_validator is not None:
-                parser = self._operation.uri_parser_class(self._operation.parameters,
-                                                          self._operation.body_definition(mime_type))
-                validator = body_validator(
-                    schema=schema, required=self._operation.request_body.get("required", False),
-                    nullable=is_nullable(self._operation.body_definition(mime_type)), encoding=encoding,
-                    strict_validation=self.strict_validation, uri_parser=parser)
-                receive, scope = await validator.wrap_receive(receive, scope=scope)
+        key = (mime_type, encoding)
+        if self._body_validators is None:
+            self._body_validators = {}
+        validator = self._body_validators.get(key, _MISSING)
+        if validator is _MISSING:
+            validator = self._body_validator(mime_type, encoding)
+            if len(self._body_validators) < _MAX_BODY_VALIDATORS:  # the charset is the client's
+                self._body_validators[key] = validator
+        if validator is not None:
+            receive, scope = await validator.wrap_receive(receive, scope=scope)
         await self.next_app(scope, receive, send)
+
+    def _body_validator(self, mime_type: str, encoding: str) -> t.Any:
+        schema = self._operation.body_schema(mime_type)
+        if not schema:
+            return None
+        body_validator = self._validator_map["body"].get(mime_type)
+        if body_validator is None:
+            return None
+        definition = self._operation.body_definition(mime_type)
+        parser = self._operation.uri_parser_class(self._operation.parameters, definition)
+        return body_validator(
+            schema=schema, required=self._operation.request_body.get("required", False),
+            nullable=is_nullable(definition), encoding=encoding,
+            strict_validation=self.strict_validation, uri_parser=parser)
 
 
 class _CachedValidationAPI(RequestValidationAPI):

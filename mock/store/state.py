@@ -86,6 +86,13 @@ class State:
 
     def __init__(self) -> None:
         self._undo: list[Callable[[], None]] | None = None
+        # Bumped by every change made through the primitives below and by every rollback, so a
+        # value derived from the state at one version is still right while the version is unchanged
+        # (see `memo`).
+        self.version = 0
+        self._memo: dict[Any, Any] = {}
+        self._memo_version = 0
+        self._memo_size = 0
         self.seq: dict[str, int] = dict.fromkeys(TABLES, 1)
         self.site: dict[str, Any] = {}
         self.categories: dict[int, Category] = {}
@@ -157,10 +164,39 @@ class State:
             undo, self._undo = self._undo, None
             for step in reversed(undo):
                 step()
+            self.version += 1  # what was derived from the undone changes is stale now
             raise
         self._undo = None
 
+    #: Most rows kept by `memo` at one time (a 1,000-enrolment listing is 1,000 rows).
+    MEMO_MAX_ROWS = 50_000
+
+    def memo(self, key: Any, build: Callable[[], list[Any]]) -> list[Any]:
+        """``build()``, reused while the state is unchanged: for large read-only listings.
+
+        Not for anything derived from ``logs``: appending a log entry leaves ``version`` alone.
+
+        Valid because every change goes through the primitives (which bump ``version``) and a
+        rollback bumps it too; a value is never kept while uncommitted changes exist. The cache is
+        dropped on the first read after any change and when it would hold more than
+        ``MEMO_MAX_ROWS`` rows, so it costs at most that much memory whatever the site's size.
+        Callers get a fresh list (the rows themselves are shared: do not mutate them).
+        """
+        if self._memo_version != self.version:
+            self._memo, self._memo_version, self._memo_size = {}, self.version, 0
+        rows = self._memo.get(key)
+        if rows is None:
+            rows = build()
+            if self._undo:  # built from uncommitted changes: not for anyone else
+                return rows
+            if self._memo_size + len(rows) > self.MEMO_MAX_ROWS:
+                self._memo, self._memo_size = {}, 0
+            self._memo[key] = rows
+            self._memo_size += len(rows)
+        return list(rows)
+
     def _put(self, d: dict, key: Any, value: Any) -> None:
+        self.version += 1
         if self._undo is not None:
             if key in d:
                 old = d[key]
@@ -173,6 +209,7 @@ class State:
         if key not in d:
             return None
         value = d.pop(key)
+        self.version += 1
         if self._undo is not None:
             self._undo.append(lambda: d.__setitem__(key, value))
         return value
@@ -181,6 +218,7 @@ class State:
         old = getattr(obj, name)
         if old == value and type(old) is type(value):
             return
+        self.version += 1
         if self._undo is not None:
             self._undo.append(lambda: setattr(obj, name, old))
         setattr(obj, name, value)
@@ -189,6 +227,7 @@ class State:
         if value in s:
             return
         s.add(value)
+        self.version += 1
         if self._undo is not None:
             self._undo.append(lambda: s.discard(value))
 
@@ -196,11 +235,13 @@ class State:
         if value not in s:
             return
         s.discard(value)
+        self.version += 1
         if self._undo is not None:
             self._undo.append(lambda: s.add(value))
 
     def _lappend(self, lst: list, value: Any) -> None:
         lst.append(value)
+        self.version += 1
         if self._undo is not None:
             self._undo.append(lst.pop)
 
@@ -210,6 +251,7 @@ class State:
         except ValueError:
             return
         del lst[index]
+        self.version += 1
         if self._undo is not None:
             self._undo.append(lambda: lst.insert(index, value))
 
@@ -223,18 +265,26 @@ class State:
     def _count(self, delta: int) -> None:
         old = self.enrol_count
         self.enrol_count = old + delta
+        self.version += 1
         if self._undo is not None:
             self._undo.append(lambda: setattr(self, "enrol_count", old))
 
     def next_id(self, table: str) -> int:
         """Moodle ids come from sequences: never reused, even after a delete."""
         value = self.seq[table]
-        self._put(self.seq, table, value + 1)
+        self._put_seq(table, value + 1)
         return value
 
     def bump_seq(self, table: str, used: int) -> None:
         if used >= self.seq[table]:
-            self._put(self.seq, table, used + 1)
+            self._put_seq(table, used + 1)
+
+    def _put_seq(self, table: str, value: int) -> None:
+        # No memoised value shows a sequence counter (the record that takes the id is a change of
+        # its own), and every NexSIS request draws a log id: not a change for `memo`.
+        version = self.version
+        self._put(self.seq, table, value)
+        self.version = version
 
     # ------------------------------------------------------------------ categories
     def category_path(self, catid: int) -> str:
@@ -713,7 +763,11 @@ class State:
 
     # ------------------------------------------------------------------ logs
     def add_log(self, entry: LogEntry) -> None:
+        # Every NexSIS request logs: a log entry does not count as a change for `memo` (no memoised
+        # value is derived from the logs), or no listing would survive the next request.
+        version = self.version
         self._lappend(self.logs, entry)
+        self.version = version
         self.bump_seq("log", entry.id)
 
     def trim_logs(self, keep: int) -> None:

@@ -15,18 +15,21 @@ from nexsis_mock.handlers.ws import invalid_parameter, missing_record, require_c
 from nexsis_mock.store.records import Allocation, Program
 
 
-def flags(ctx: Ctx, program: Program, alloc: Allocation) -> dict[str, bool]:
-    source = ctx.state.sources.get(alloc.sourceid)
-    stype = source.type if source else ""
-    live = not program.archived
-    edit = live and not alloc.archived
-    archive = live and not alloc.archived
-    restore = live and alloc.archived
-    delete = live and alloc.archived
+def _flags(live: bool, archived: bool, stype: str) -> tuple[bool, bool, bool, bool]:
+    """(delete, archive, restore, edit) possible, from the program, the allocation and its source."""
+    edit = archive = live and not archived
+    restore = delete = live and archived
     if stype == "manual":
         delete = live
     elif stype in ("cohort", "mucertify"):
         archive = restore = False
+    return delete, archive, restore, edit
+
+
+def flags(ctx: Ctx, program: Program, alloc: Allocation) -> dict[str, bool]:
+    source = ctx.state.sources.get(alloc.sourceid)
+    delete, archive, restore, edit = _flags(not program.archived, bool(alloc.archived),
+                                            source.type if source else "")
     return {
         "deletepossible": delete,
         "archivepossible": archive,
@@ -36,21 +39,28 @@ def flags(ctx: Ctx, program: Program, alloc: Allocation) -> dict[str, bool]:
 
 
 def allocation_row(ctx: Ctx, program: Program, alloc: Allocation) -> dict[str, Any]:
+    # One source lookup per row: listing a program's allocations builds one row per allocation.
     source = ctx.state.sources.get(alloc.sourceid)
+    stype = source.type if source else ""
+    archived = bool(alloc.archived)
+    delete, archive, restore, edit = _flags(not program.archived, archived, stype)
     return {
         "id": alloc.id,
         "programid": alloc.programid,
         "userid": alloc.userid,
         "sourceid": alloc.sourceid,
-        "sourcetype": source.type if source else "",
-        "archived": bool(alloc.archived),
+        "sourcetype": stype,
+        "archived": archived,
         "timeallocated": alloc.timeallocated,
         "timestart": alloc.timestart,
         "timedue": alloc.timedue,
         "timeend": alloc.timeend,
         "timecompleted": alloc.timecompleted,
         "timecreated": alloc.timecreated,
-        **flags(ctx, program, alloc),
+        "deletepossible": delete,
+        "archivepossible": archive,
+        "restorepossible": restore,
+        "editpossible": edit,
     }
 
 
@@ -115,9 +125,11 @@ def get_program_allocations(ctx: Ctx, params: dict[str, Any]) -> list[dict[str, 
     if params.get("userids"):
         found = {a.id: a for uid in params["userids"] if (a := allocations.get(uid)) is not None}
         chosen = [found[k] for k in sorted(found)]
-    else:
-        chosen = sorted(allocations.values(), key=lambda a: a.id)
-    return [allocation_row(ctx, program, a) for a in chosen if a.sourceid in ctx.state.sources]
+        return [allocation_row(ctx, program, a) for a in chosen if a.sourceid in ctx.state.sources]
+    # The whole program's list is what clients poll: rebuilt only after the state changes.
+    return ctx.state.memo(("tool_muprog_get_program_allocations", program.id), lambda: [
+        allocation_row(ctx, program, a) for a in sorted(allocations.values(), key=lambda a: a.id)
+        if a.sourceid in ctx.state.sources])
 
 
 @ws_function("tool_muprog_source_manual_allocate_users", write=True)

@@ -130,3 +130,12 @@ _trees = st.recursive(
 @given(st.dictionaries(_keys, _trees, min_size=1, max_size=5))
 def test_round_trip_of_arbitrary_trees(data: dict) -> None:
     assert codec.decode(codec.encode(data)) == data
+
+
+@given(st.dictionaries(_keys, _scalars, min_size=1, max_size=8))
+def test_flat_bodies_decode_exactly_as_through_qs_codec(data: dict) -> None:
+    """The bracket-free fast path must agree with the general one."""
+    body = codec.encode(data)
+    assert codec.decode(body) == data
+    nested = codec.decode(body + "&zz[0]=1")
+    assert {k: v for k, v in nested.items() if k != "zz"} == data

@@ -31,12 +31,12 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
 
 
 def test_nothing_reads_the_shared_folder() -> None:
+    needle = "../" + "shared"  # spelled apart so this file does not match itself
     tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True).stdout.split()
     offenders = [
         f for f in tracked
         if f.endswith((".py", ".toml", ".cfg", ".ini", ".yaml", ".sh")) or f.startswith(".ci/")
-        if "../shared" in (ROOT / f).read_text(encoding="utf-8", errors="replace")
-        and f != "tests/test_project.py"
+        if needle in (ROOT / f).read_text(encoding="utf-8", errors="replace")
     ]
     assert offenders == []
 

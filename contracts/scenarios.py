@@ -450,40 +450,26 @@ def _ws_allocation(run: Any) -> None:
                 f"user {user} has {listing!r} allocations after two allocate calls, expected exactly one",
                 resp,
             )
-        resp, archived = call("tool_muprog_archive_program_allocation", programid=program, userid=user)
-        if (
-            isinstance(archived, dict)
-            and "exception" not in archived
-            and not (
-                archived.get("archived") is True
-                and archived.get("restorepossible") is True
-                and archived.get("archivepossible") is False
-            )
-        ):
-            fail(
-                "archive_restore_flags",
-                f"after archive: archived={archived.get('archived')!r}, "
-                f"archivepossible={archived.get('archivepossible')!r}, "
-                f"restorepossible={archived.get('restorepossible')!r}",
-                resp,
-            )
-        resp, restored = call("tool_muprog_restore_program_allocation", programid=program, userid=user)
-        if (
-            isinstance(restored, dict)
-            and "exception" not in restored
-            and not (
-                restored.get("archived") is False
-                and restored.get("archivepossible") is True
-                and restored.get("restorepossible") is False
-            )
-        ):
-            fail(
-                "archive_restore_flags",
-                f"after restore: archived={restored.get('archived')!r}, "
-                f"archivepossible={restored.get('archivepossible')!r}, "
-                f"restorepossible={restored.get('restorepossible')!r}",
-                resp,
-            )
+        # After archive: archived, restorable, not archivable; after restore the reverse.
+        for function, step, archived_now in (("tool_muprog_archive_program_allocation", "archive", True),
+                                             ("tool_muprog_restore_program_allocation", "restore", False)):
+            resp, alloc = call(function, programid=program, userid=user)
+            if (
+                isinstance(alloc, dict)
+                and "exception" not in alloc
+                and not (
+                    alloc.get("archived") is archived_now
+                    and alloc.get("restorepossible") is archived_now
+                    and alloc.get("archivepossible") is (not archived_now)
+                )
+            ):
+                fail(
+                    "archive_restore_flags",
+                    f"after {step}: archived={alloc.get('archived')!r}, "
+                    f"archivepossible={alloc.get('archivepossible')!r}, "
+                    f"restorepossible={alloc.get('restorepossible')!r}",
+                    resp,
+                )
     except (RefusedRequest, requests.RequestException) as exc:
         result.errors.append(f"{type(exc).__name__}: {exc}"[:300])
     finally:

@@ -28,6 +28,7 @@ from .middleware.faults import FaultStore
 from .middleware.front import ADMIN_PREFIX, NEXSIS_PREFIX, MockFront
 from .middleware.journal import DEFAULT_JOURNAL_SIZE, Journal
 from .middleware.limits import DEFAULT_MAX_BODY
+from .middleware.operations import OperationRouter
 from .middleware.stack import middlewares, security_map
 from .middleware.validation import MoodleURIParser, PHPURIParser, validator_map
 
@@ -79,11 +80,14 @@ def create_app(
     fault_seed: int | None = None,
     threaded: bool | None = None,
     swagger_ui: bool = True,
+    precomposed: bool = True,
 ) -> MockFront:
     """Build the mock: ``service`` defaults to ``Service.create(fixtures, state_file)``.
 
     ``threaded`` runs ``Service.call`` in the threadpool; by default only with a state file,
-    whose durable writes would otherwise block the event loop.
+    whose durable writes would otherwise block the event loop. ``precomposed=False`` sends API
+    requests through Connexion's whole middleware chain instead of the ``OperationRouter`` (the
+    same checks, slower): the reference the router is tested against.
     """
     if service is None:
         from .domain import Service
@@ -126,7 +130,8 @@ def create_app(
 
     errors.install(app)
     front = MockFront(app, service=service, journal=journal, faults=faults,
-                      ws_functions=_ws_functions(ws_spec), max_body=max_body, admin_token=admin_token)
+                      ws_functions=_ws_functions(ws_spec), max_body=max_body, admin_token=admin_token,
+                      router=OperationRouter(app) if precomposed else None)
     front.connexion = app  # type: ignore[attr-defined]
     return front
 

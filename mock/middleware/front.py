@@ -34,6 +34,7 @@ from .faults import FaultRule, FaultStore
 from .journal import Journal
 from .limits import BodyTooLarge, LimitedReceive, LimitExceeded, check_encoding, declared_length, read_body
 from .moodle import INVALID_PARAMETER, WS_PATH, WSCall, render
+from .operations import OperationRouter
 from .validation import SCOPE_FORM
 
 __all__ = ["ADMIN_PREFIX", "NEXSIS_PREFIX", "MockFront"]
@@ -72,6 +73,18 @@ class _Recorder:
         await self.send(message)
 
 
+class _Plain:
+    """The router interface over the whole Connexion app (every layer, nothing precomposed)."""
+
+    __slots__ = ("app",)
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send, base_path: str = "") -> None:
+        await self.app(scope, receive, send)
+
+
 class _XmlAnswer:
     """Turns the JSON answer of a WS operation into Moodle's XML when the call did not ask for JSON.
 
@@ -85,6 +98,10 @@ class _XmlAnswer:
         self.send = send
         self.start: Message | None = None
         self.body = bytearray()
+
+    @property
+    def started(self) -> bool:
+        return self.start is not None or getattr(self.send, "started", False)
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -143,8 +160,11 @@ class MockFront:
     """See the module docstring; one instance wraps the Connexion app of one server process."""
 
     def __init__(self, app: ASGIApp, *, service: t.Any, journal: Journal, faults: FaultStore,
-                 ws_functions: t.Iterable[str], max_body: int, admin_token: str | None = None) -> None:
+                 ws_functions: t.Iterable[str], max_body: int, admin_token: str | None = None,
+                 router: OperationRouter | None = None) -> None:
         self.app = app
+        #: Serves NexSIS and web-service operations; without one, the Connexion app does.
+        self.router = router or _Plain(app)
         self.service = service
         self.journal = journal
         self.faults = faults
@@ -202,7 +222,7 @@ class MockFront:
         state["body"] = limited
         if self.faults and await self._fault(scope, receive, send, state, None, "json"):
             return
-        await self.app(scope, limited, send)
+        await self.router(scope, limited, send, NEXSIS_PREFIX)
 
     # -- Moodle web services ----------------------------------------------------------------
     async def _ws(self, scope: Scope, receive: Receive, send: Send, state: dict[str, t.Any]) -> None:
@@ -243,7 +263,7 @@ class MockFront:
             return
         if call.format != "json":
             send = _XmlAnswer(send)
-        await self.app(self._ws_scope(scope, call), self._replay(call.function, receive), send)
+        await self.router(self._ws_scope(scope, call), self._replay(call.function, receive), send)
 
     @staticmethod
     def _ws_scope(scope: Scope, call: WSCall) -> Scope:

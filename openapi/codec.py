@@ -142,17 +142,31 @@ def decode(
         key = _number_appends(key, counters)
         flat.pop(key, None)  # the last duplicate wins, and takes the last position, as in PHP
         flat[key] = _unquote(raw_value, "value of " + key[:40])
-    if not any("[" in key for key in flat):
+    nested = {key.partition("[")[0] for key in flat if "[" in key}
+    if not nested:
         # Nothing to nest: qs-codec would hand back this very map, and skipping it was 16-35% of
         # a web-service call (bench profile).
         return flat
+    # Only the names that have brackets go through qs-codec (its merge costs per key: a
+    # web-service call's wstoken/wsfunction/moodlewsrestformat were half of its work); a plain
+    # name whose root is also bracketed (`a=1&a[x]=2`) goes too, so qs-codec decides that clash.
     options = _decode_options(max_depth, max_vars)
     try:
-        tree = qs_codec.decode(flat, options)
+        tree = qs_codec.decode({k: v for k, v in flat.items() if k.partition("[")[0] in nested}, options)
     except IndexError as exc:
         raise DepthExceeded(f"more than {max_depth} levels") from exc
     # The top level is always a map of names, as $_GET/$_POST are: `?0=x` is the parameter "0".
-    return {key: _listify(value) for key, value in tree.items()}
+    out: dict[str, Any] = {}
+    for key, value in flat.items():
+        root = key.partition("[")[0]
+        if root not in nested:
+            out[key] = value
+        elif root not in out and root in tree:
+            out[root] = _listify(tree[root])
+    for root, value in tree.items():  # a root qs-codec spelled differently (never seen; kept)
+        if root not in out:
+            out[root] = _listify(value)
+    return out
 
 
 def _scalar(value: Any) -> Any:

@@ -52,6 +52,23 @@ def json_response(status: int, body: t.Any, headers: dict[str, str] | None = Non
     return Response(content, status_code=status, headers=headers, media_type=media_type)
 
 
+async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, str] | None,
+                  media_type: str | None = None) -> None:
+    """The two ASGI messages ``starlette.responses.Response`` would send, without the object.
+
+    Same headers in the same order: the given ones, then Content-Length (not for 1xx, 204, 304)
+    and Content-Type (``media_type``) unless given.
+    """
+    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
+    names = {k for k, _ in raw}
+    if b"content-length" not in names and not (status < 200 or status in (204, 304)):
+        raw.append((b"content-length", str(len(body)).encode("latin-1")))
+    if media_type is not None and b"content-type" not in names:
+        raw.append((b"content-type", media_type.encode("latin-1")))
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _bearer(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -132,14 +149,14 @@ class BoundOperation:
             result = self.adapter.call(params, token, scope)
             if hasattr(result, "__await__"):
                 result = await result
-        headers = dict(getattr(result, "headers", None) or {})
+        headers = getattr(result, "headers", None)
         if self.is_ws:
             # Always JSON here, so response validation sees it; the front renders XML on request.
             content, base = render(result.body, "json")
-            response = Response(content, status_code=result.status, headers={**base, **headers})
+            await respond(send, result.status, content, {**base, **headers} if headers else base)
         else:
-            response = json_response(result.status, result.body, headers)
-        await response(scope, receive, send)
+            content = b"" if result.body is None else dumps(result.body)
+            await respond(send, result.status, content, headers, NEXSIS_JSON)
 
 
 class _MockApi(AsyncApi):

@@ -10,7 +10,8 @@ validated, its ``ResponseValidationOperation``. ``OperationRouter`` takes exactl
 from Connexion's built stack, chains each operation's copies directly (security -> request
 validation -> [response validation] -> handler), and finds the chain with Starlette's own
 compiled route regexes and convertors, in Starlette's order. So every request is still checked
-by the same Connexion code with the same spec; only the hops between layers are gone.
+by the same Connexion code with the same spec; only the hops between layers are gone. (Security
+runs as ``stack.TokenSecurity``: Connexion's alternatives and errors, without a request object.)
 
 What it does not answer, it hands to the full Connexion app unchanged: paths no operation
 matches (404), known paths with another method (405 with ``Allow``), the admin API, Swagger UI,
@@ -29,10 +30,12 @@ from connexion.middleware.exceptions import ExceptionMiddleware
 from connexion.middleware.request_validation import RequestValidationMiddleware
 from connexion.middleware.response_validation import ResponseValidationMiddleware
 from connexion.middleware.routing import RoutingMiddleware
-from connexion.middleware.security import SecurityMiddleware
+from connexion.middleware.security import SecurityMiddleware, SecurityOperation
 from starlette.requests import Request
 from starlette.routing import Mount, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from .stack import TokenSecurity
 
 __all__ = ["ApiRoutes", "OperationRouter"]
 
@@ -130,6 +133,8 @@ class OperationRouter:
                         wrapped = copy.copy(api[0].operations[operation_id])
                         wrapped.next_app = app
                         app = wrapped
+                        if isinstance(wrapped, SecurityOperation):
+                            app = TokenSecurity.from_operation(wrapped) or wrapped
                 entries.append(_Entry(route, operation_id, app))
             self.apis[base] = ApiRoutes(base, entries)
 
@@ -141,22 +146,24 @@ class OperationRouter:
         """
         routes = self.apis.get(base_path)
         path = scope["path"]
-        hit = None
-        if routes is not None and not scope.get("root_path") and path.startswith(base_path + "/"):
-            hit = routes.match(scope["method"], path[len(base_path):])
-        if hit is None:
+        if routes is None or scope.get("root_path") or not path.startswith(base_path + "/"):
             await self.fallback(scope, receive, send)
             return
-        entry, params = hit
-        scope["path_params"] = params
-        scope.setdefault("extensions", {})[ROUTING_CONTEXT] = {**routes.routing,
-                                                              "operation_id": entry.operation_id}
         try:
-            await entry.app(scope, receive, send)
+            hit = routes.match(scope["method"], path[len(base_path):])
+            if hit is not None:
+                entry, params = hit
+                scope["path_params"] = params
+                scope.setdefault("extensions", {})[ROUTING_CONTEXT] = {
+                    **routes.routing, "operation_id": entry.operation_id}
+                await entry.app(scope, receive, send)
         except Exception as exc:
             if getattr(send, "started", False):
                 raise
             await self._answer_error(scope, receive, send, exc)
+            return
+        if hit is None:
+            await self.fallback(scope, receive, send)
 
     async def _answer_error(self, scope: Scope, receive: Receive, send: Send, exc: Exception) -> None:
         for cls in type(exc).__mro__:

@@ -9,6 +9,7 @@ The replacements below do exactly the same checks, with the work done once per o
 from __future__ import annotations
 
 import typing as t
+from urllib.parse import parse_qsl
 
 from connexion.exceptions import OAuthProblem, OAuthResponseProblem
 from connexion.middleware.main import ConnexionMiddleware
@@ -18,12 +19,14 @@ from connexion.middleware.request_validation import (
     RequestValidationOperation,
 )
 from connexion.middleware.response_validation import ResponseValidationMiddleware
+from connexion.middleware.routing import RoutingMiddleware
 from connexion.middleware.swagger_ui import SwaggerUIMiddleware
-from connexion.security import NO_VALUE, AbstractSecurityHandler
+from connexion.security import NO_VALUE, AbstractSecurityHandler, SecurityHandlerFactory
 from connexion.utils import is_nullable
+from starlette.convertors import FloatConvertor, register_url_convertor
 from starlette.types import Receive, Scope, Send
 
-__all__ = ["middlewares", "security_map"]
+__all__ = ["TokenSecurity", "middlewares", "security_map"]
 
 _MISSING = object()
 #: Cached body validators per operation; clients choose the charset, so the cache is bounded.
@@ -108,7 +111,28 @@ class UIOnlySwaggerUIMiddleware(SwaggerUIMiddleware):
         await super().__call__(scope, receive, send)
 
 
+class NumberConvertor(FloatConvertor):
+    """A path segment that is a number, and only then (OpenAPI ``type: number`` path parameters).
+
+    Connexion's convertor matches ``[+-]?[0-9]*(\\.[0-9]*)?``: also ``+``, ``.`` and the empty
+    segment, which ``float()`` then refuses inside Starlette's router, a 500 (for the empty one
+    even when the client sent no segment at all: the router retries the path with a trailing
+    slash). A segment that is no number matches no route: 404, as letters already did.
+    """
+
+    regex = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
+
+
+class NumberRoutingMiddleware(RoutingMiddleware):
+    """Connexion's routing with ``NumberConvertor`` for number path parameters."""
+
+    def __init__(self, app: t.Any) -> None:
+        super().__init__(app)  # registers Connexion's convertors (process-wide) ...
+        register_url_convertor("float", NumberConvertor())  # ... and this replaces one of them
+
+
 _REPLACED = {RequestValidationMiddleware: CachedRequestValidationMiddleware,
+             RoutingMiddleware: NumberRoutingMiddleware,
              SwaggerUIMiddleware: UIOnlySwaggerUIMiddleware}
 
 
@@ -124,24 +148,56 @@ def middlewares(validate_responses: bool = True) -> list[t.Any]:
     return stack
 
 
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first header ``name`` (lower case), as ``starlette.datastructures.Headers.get`` reads it."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return value.decode("latin-1")
+    return None
+
+
+def _query(scope: Scope, name: str) -> str | None:
+    """A query parameter as ``QueryParams.get`` reads it (latin-1 text, the last duplicate wins)."""
+    raw = scope.get("query_string", b"")
+    if not raw:
+        return None
+    value = None
+    for key, item in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
+        if key == name:
+            value = item
+    return value
+
+
 def security_map(check: t.Callable[[str | None], bool]) -> dict[str, type]:
     """Bearer and apiKey handlers whose token check is the domain's ``check_*_token``.
 
     Same contract as Connexion's handlers (NO_VALUE when the credential is absent, 401 problem when
-    it is wrong), minus the per-request signature inspection.
+    it is wrong), minus the per-request signature inspection. Each verifier also carries
+    ``scope_fn``, the same check on the raw ASGI scope, which ``TokenSecurity`` calls without
+    building a request object.
     """
     info = {"sub": "client"}
 
     class Bearer(AbstractSecurityHandler):
         def get_fn(self, security_scheme: dict, required_scopes: t.Any) -> t.Callable:
-            def verify(request: t.Any) -> t.Any:
-                auth_type, token = self.get_auth_header_value(request)
-                if auth_type != "bearer":
+            def verify_scope(scope: Scope) -> t.Any:
+                authorization = _header(scope, b"authorization")
+                if not authorization:
+                    return NO_VALUE
+                try:  # exactly AbstractSecurityHandler.get_auth_header_value
+                    auth_type, token = authorization.split(maxsplit=1)
+                except ValueError:
+                    raise OAuthProblem(detail="Invalid authorization header") from None
+                if auth_type.lower() != "bearer":
                     return NO_VALUE
                 if not check(token):
                     raise OAuthResponseProblem(detail="Provided token is not valid")
                 return info
 
+            def verify(request: t.Any) -> t.Any:
+                return verify_scope(request.scope)
+
+            verify.scope_fn = verify_scope  # type: ignore[attr-defined]
             return verify
 
     class ApiKey(AbstractSecurityHandler):
@@ -149,16 +205,71 @@ def security_map(check: t.Callable[[str | None], bool]) -> dict[str, type]:
             name, where = security_scheme["name"], security_scheme["in"]
             if where not in ("query", "header"):
                 raise OAuthProblem(detail=f"unsupported apiKey location {where!r}")
+            header = name.lower().encode("latin-1")
 
-            def verify(request: t.Any) -> t.Any:
-                source = request.query_params if where == "query" else request.headers
-                value = source.get(name)
+            def verify_scope(scope: Scope) -> t.Any:
+                value = _query(scope, name) if where == "query" else _header(scope, header)
                 if value is None:
                     return NO_VALUE
                 if not check(value):
                     raise OAuthResponseProblem(detail="Provided apikey is not valid")
                 return info
 
+            def verify(request: t.Any) -> t.Any:
+                return verify_scope(request.scope)
+
+            verify.scope_fn = verify_scope  # type: ignore[attr-defined]
             return verify
 
     return {"bearer": Bearer, "apiKey": ApiKey}
+
+
+class TokenSecurity:
+    """Connexion's ``SecurityOperation`` for one operation, on the raw scope.
+
+    Connexion wraps every request in a ``ConnexionRequest``, builds its ``Headers`` and
+    ``QueryParams`` and a context dict, then runs ``verify_security`` (a fifth of a GET /user
+    after the middleware chain was gone). This runs the same alternatives, built by Connexion's
+    own ``parse_security_scheme``, in the same order and with the same outcome: the first one
+    that finds a credential decides, errors are raised by Connexion's ``_raise_most_specific``,
+    and no credential at all is Connexion's 401 problem. Operations whose schemes are not all
+    ours (or that AND several schemes) keep Connexion's ``SecurityOperation``.
+    """
+
+    __slots__ = ("checks", "next_app")
+
+    def __init__(self, next_app: t.Any, checks: list[t.Callable[[Scope], t.Any]]) -> None:
+        self.next_app = next_app
+        self.checks = checks
+
+    @classmethod
+    def from_operation(cls, operation: t.Any) -> TokenSecurity | None:
+        """From a Connexion ``SecurityOperation``; None when it must stay as it is."""
+        if not operation.security:
+            return None
+        factory = operation.security_handler_factory
+        checks = []
+        for requirement in operation.security:
+            if len(requirement) != 1:
+                return None
+            ((name, scopes),) = requirement.items()
+            fn = factory.parse_security_scheme(operation.security_schemes[name], scopes)
+            scope_fn = getattr(fn, "scope_fn", None)
+            if scope_fn is None:
+                return None
+            checks.append(scope_fn)
+        return cls(operation.next_app, checks)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        errors: list[Exception] = []
+        for check in self.checks:
+            try:
+                if check(scope) is not NO_VALUE:
+                    break
+            except Exception as err:
+                errors.append(err)
+        else:
+            if errors:
+                SecurityHandlerFactory._raise_most_specific(errors)
+            raise OAuthProblem(detail="No authorization token provided")
+        await self.next_app(scope, receive, send)

@@ -303,6 +303,28 @@ class MockFormValidator(FormDataValidator):
     def _validator(self):  # type: ignore[override]
         return _validator(self._schema)
 
+    async def wrap_receive(self, receive: t.Any, *, scope: Scope) -> tuple[t.Any, Scope]:
+        """For a routed web-service call, validate the form the front decoded, without the stream.
+
+        Connexion's ``wrap_receive`` turns the receive channel into an async generator, parses and
+        validates, then replays the messages it read; the WS router's body is only a placeholder
+        (the real form is in ``SCOPE_FORM``), so here the parse-and-validate step runs alone and the
+        channel is left as it was. Every other body takes Connexion's path.
+        """
+        data = scope.get(SCOPE_FORM)
+        if data is None:
+            return await super().wrap_receive(receive, scope=scope)
+        body = self._resolve(data, scope)
+        if not (body is None and self._nullable):
+            self._validate(body)
+        return receive, scope
+
+    def _resolve(self, data: dict[str, t.Any], scope: Scope) -> dict:
+        parser = self._uri_parser or PHPURIParser([], {"schema": self._schema})
+        body = parser.resolve_form(dict(data))
+        scope[SCOPE_BODY] = body
+        return body
+
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> dict:
         data = scope.get(SCOPE_FORM)
         if data is None:
@@ -311,10 +333,7 @@ class MockFormValidator(FormDataValidator):
         else:
             async for _ in stream:  # drain the placeholder body the WS router left
                 pass
-        parser = self._uri_parser or PHPURIParser([], {"schema": self._schema})
-        body = parser.resolve_form(dict(data))
-        scope[SCOPE_BODY] = body
-        return body
+        return self._resolve(data, scope)
 
     def _validate(self, body: t.Any) -> None:
         if not isinstance(body, dict):

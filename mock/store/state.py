@@ -147,6 +147,7 @@ class State:
         self.meta_by_parent: dict[int, dict[int, MetaLink]] = {}  # parent -> child -> link
         self.meta_by_child: dict[int, dict[int, MetaLink]] = {}  # child -> parent -> link
         self.logs: list[LogEntry] = []
+        self._deferred_logs = False
         self.nexsis_keys: list[str] = []
         self.ws_tokens: dict[str, WsToken] = {}
 
@@ -766,9 +767,25 @@ class State:
         # Every NexSIS request logs: a log entry does not count as a change for `memo` (no memoised
         # value is derived from the logs), or no listing would survive the next request.
         version = self.version
+        if not isinstance(entry, LogEntry):
+            self._deferred_logs = True
         self._lappend(self.logs, entry)
         self.version = version
         self.bump_seq("log", entry.id)
+
+    def log_entries(self) -> list[LogEntry]:
+        """The logs, oldest first, with entries deferred by the domain built now (in place).
+
+        A deferred entry is anything with ``materialize()`` (see ``nexsis_mock.domain``); reads of
+        the logs are rare, so one pass over them when something was deferred is cheap enough.
+        """
+        logs = self.logs
+        if self._deferred_logs:
+            for index, entry in enumerate(logs):
+                if not isinstance(entry, LogEntry):
+                    logs[index] = entry.materialize()
+            self._deferred_logs = False
+        return logs
 
     def trim_logs(self, keep: int) -> None:
         """Bound memory: keep the newest `keep` entries (called outside transactions)."""

@@ -64,7 +64,7 @@ def get_logs(ctx: Ctx, params: dict[str, Any]) -> list[dict[str, Any]]:
     levels = _levels(params)
     rows: list[dict[str, Any]] = []
     skipped = 0
-    for entry in reversed(ctx.state.logs):
+    for entry in reversed(ctx.state.log_entries()):
         if levels is not None and entry.level not in levels:
             continue
         if skipped < offset:

@@ -147,14 +147,13 @@ def decode(
         # Nothing to nest: qs-codec would hand back this very map, and skipping it was 16-35% of
         # a web-service call (bench profile).
         return flat
-    # Only the names that have brackets go through qs-codec (its merge costs per key: a
-    # web-service call's wstoken/wsfunction/moodlewsrestformat were half of its work); a plain
-    # name whose root is also bracketed (`a=1&a[x]=2`) goes too, so qs-codec decides that clash.
-    options = _decode_options(max_depth, max_vars)
-    try:
-        tree = qs_codec.decode({k: v for k, v in flat.items() if k.partition("[")[0] in nested}, options)
-    except IndexError as exc:
-        raise DepthExceeded(f"more than {max_depth} levels") from exc
+    # Only the names that have brackets go through qs-codec (a plain name whose root is also
+    # bracketed, `a=1&a[x]=2`, goes too, so qs-codec decides that clash), and only their names:
+    # where each value lands depends on the names alone, so qs-codec's answer for a sequence of
+    # names is kept as a template and each body fills it with its values (see _Template).
+    keys = tuple(k for k in flat if k.partition("[")[0] in nested)
+    values = [flat[k] for k in keys]
+    tree = _template(keys, tuple(not v for v in values), max_depth, max_vars).fill(values)
     # The top level is always a map of names, as $_GET/$_POST are: `?0=x` is the parameter "0".
     out: dict[str, Any] = {}
     for key, value in flat.items():
@@ -162,11 +161,121 @@ def decode(
         if root not in nested:
             out[key] = value
         elif root not in out and root in tree:
-            out[root] = _listify(tree[root])
-    for root, value in tree.items():  # a root qs-codec spelled differently (never seen; kept)
+            out[root] = tree[root]
+    for root, value in tree.items():  # a root qs-codec spelled differently (`a[b` is `a`)
         if root not in out:
-            out[root] = _listify(value)
+            out[root] = value
     return out
+
+
+class _Slot:
+    """Where the value of the i-th name goes in a template."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index: int) -> None:
+        self.index = index
+
+
+class _Template:
+    """qs-codec's structure for one sequence of names, with a slot where each value goes.
+
+    Built by decoding the names with stand-in values, each unique, and finding where each one
+    landed; valid only if every stand-in came back unchanged, exactly once. qs-codec treats an
+    empty value differently (`a[=&a=` drops the plain one), so which values are empty is part of
+    the template's key and empty values decode as themselves. qs-codec's merge is
+    general and slow (a third of a ``core_group_create_groups`` call), while clients send the same
+    names call after call; ``tests/test_codec.py`` checks the filled template against qs-codec
+    for generated bodies.
+    """
+
+    __slots__ = ("shape",)
+
+    def __init__(self, shape: Any) -> None:
+        self.shape = shape
+
+    def fill(self, values: list[str]) -> dict[str, Any]:
+        return _fill(self.shape, values)
+
+
+def _fill(shape: Any, values: list[str]) -> Any:
+    if isinstance(shape, _Slot):
+        return values[shape.index]
+    if isinstance(shape, dict):
+        return {k: _fill(v, values) for k, v in shape.items()}
+    if isinstance(shape, list):
+        return [_fill(v, values) for v in shape]
+    return shape
+
+
+class _Direct:
+    """A sequence of names whose stand-ins did not come back intact: qs-codec decodes every body."""
+
+    __slots__ = ("keys", "max_depth", "max_vars")
+
+    def __init__(self, keys: tuple[str, ...], max_depth: int, max_vars: int) -> None:
+        self.keys, self.max_depth, self.max_vars = keys, max_depth, max_vars
+
+    def fill(self, values: list[str]) -> dict[str, Any]:
+        return _qs_decode(dict(zip(self.keys, values, strict=True)), self.max_depth, self.max_vars)
+
+
+def _qs_decode(flat: dict[str, Any], max_depth: int, max_vars: int) -> dict[str, Any]:
+    try:
+        tree = qs_codec.decode(flat, _decode_options(max_depth, max_vars))
+    except IndexError as exc:
+        raise DepthExceeded(f"more than {max_depth} levels") from exc
+    return {key: _listify(value) for key, value in tree.items()}
+
+
+#: Name sequences longer than this (in characters) are decoded directly, never kept.
+_TEMPLATE_MAX_CHARS = 4096
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_template(keys: tuple[str, ...], empty: tuple[bool, ...], max_depth: int,
+                     max_vars: int) -> _Template | _Direct:
+    stand_ins = {f"\x00{i}\x00": i for i in range(len(keys)) if not empty[i]}
+    given = ["" if empty[i] else f"\x00{i}\x00" for i in range(len(keys))]
+    tree = _qs_decode(dict(zip(keys, given, strict=True)), max_depth, max_vars)
+    seen: list[int] = []
+
+    def slots(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: slots(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [slots(v) for v in value]
+        if isinstance(value, str) and value in stand_ins:
+            seen.append(stand_ins[value])
+            return _Slot(stand_ins[value])
+        if value == "":
+            return ""  # an empty value is the same in every body with this key
+        return _Missing  # anything else means qs-codec changed a value: no template
+
+    shape = slots(tree)
+    if sorted(seen) != sorted(stand_ins.values()) or _contains(shape, _Missing):
+        return _Direct(keys, max_depth, max_vars)
+    return _Template(shape)
+
+
+_Missing = object()
+
+
+def _contains(shape: Any, needle: object) -> bool:
+    if shape is needle:
+        return True
+    if isinstance(shape, dict):
+        return any(_contains(v, needle) for v in shape.values())
+    if isinstance(shape, list):
+        return any(_contains(v, needle) for v in shape)
+    return False
+
+
+def _template(keys: tuple[str, ...], empty: tuple[bool, ...], max_depth: int,
+              max_vars: int) -> _Template | _Direct:
+    if sum(map(len, keys)) > _TEMPLATE_MAX_CHARS:
+        return _Direct(keys, max_depth, max_vars)
+    return _cached_template(keys, empty, max_depth, max_vars)
 
 
 def _scalar(value: Any) -> Any:

@@ -177,3 +177,16 @@ def test_plain_names_split_off_decode_exactly_as_the_whole_body_through_qs_codec
     except IndexError:
         return
     assert list(codec.decode(body).items()) == list(expected.items())
+
+
+@given(_pairs, st.lists(st.sampled_from(["", "1", "x", "a%20b", "%00", "%5B0%5D"]), min_size=8, max_size=8))
+def test_the_same_names_with_other_values_decode_as_qs_codec_does(pairs: list, values: list) -> None:
+    """The second body with the same names is filled from the first one's template."""
+    first = "&".join(f"{k}={v}" for k, v in pairs)
+    second = "&".join(f"{k}={values[i]}" for i, (k, _) in enumerate(pairs))
+    for body in (first, second):
+        try:
+            expected = _whole_body_through_qs_codec(body)
+        except IndexError:
+            return
+        assert list(codec.decode(body).items()) == list(expected.items())

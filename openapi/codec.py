@@ -69,6 +69,8 @@ class InvalidEncoding(CodecError):
 
 
 def _unquote(text: str, what: str) -> str:
+    if "%" not in text and "+" not in text:
+        return text  # nothing to decode: what unquote_plus would return, without the call
     try:
         return unquote_plus(text, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:

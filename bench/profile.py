@@ -31,14 +31,16 @@ from bench.scenarios import BY_KEY
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("response validation", ("response_validation", "ResponseValidator")),
     ("security (token check)", ("connexion/middleware/security.py", "connexion/security.py",
-                                "check_nexsis_token", "check_ws_token")),
+                                "check_nexsis_token", "check_ws_token", "TokenSecurity",
+                                "verify_scope")),
     ("journal", ("_Recorder", "mock/middleware/journal.py")),
     ("domain (Service.call, handlers, store)", ("mock/domain.py", "mock/handlers/", "mock/store/")),
     ("request validation (parameters, body)", (
         "connexion/validators/", "jsonschema/", "connexion/json_schema.py", "connexion/uri_parsing.py",
         "mock/middleware/validation.py", "_CachedValidationOperation", "openapi/codec.py", "qs_codec/")),
     ("routing", ("starlette/routing.py", "starlette/convertors.py", "connexion/middleware/routing.py",
-                 "mock/middleware/front.py", "mock/middleware/moodle.py")),
+                 "mock/middleware/operations.py", "mock/middleware/front.py",
+                 "mock/middleware/moodle.py")),
     ("adapter and serialisation", ("mock/middleware/dispatch.py", "mock/app.py", "starlette/responses.py",
                                    "orjson", "json/encoder.py")),
     ("ASGI middleware layers", ("connexion/", "starlette/", "mock/middleware/")),

@@ -38,6 +38,7 @@ class _CachedValidationOperation(RequestValidationOperation):
 
     _validator: t.Any = None
     _body_validators: dict[tuple[str, str], t.Any] | None = None
+    _content_types: dict[bytes | None, tuple[str, str]] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         validator = self._validator
@@ -59,7 +60,7 @@ class _CachedValidationOperation(RequestValidationOperation):
         # body validator built once per (media type, charset) instead of per request: its
         # constructor takes only the operation's schema and settings, and wrap_receive keeps no
         # state on it between calls.
-        mime_type, encoding = self.extract_content_type(scope["headers"])
+        mime_type, encoding = self._content_type(scope["headers"])
         self.validate_mime_type(mime_type)
         key = (mime_type, encoding)
         if self._body_validators is None:
@@ -72,6 +73,18 @@ class _CachedValidationOperation(RequestValidationOperation):
         if validator is not None:
             receive, scope = await validator.wrap_receive(receive, scope=scope)
         await self.next_app(scope, receive, send)
+
+    def _content_type(self, headers: list[tuple[bytes, bytes]]) -> tuple[str, str]:
+        """``extract_content_type``, remembered per header value (clients send a handful)."""
+        raw = next((v for k, v in headers if k == b"content-type"), None)
+        if self._content_types is None:
+            self._content_types = {}
+        hit = self._content_types.get(raw)
+        if hit is None:
+            hit = self.extract_content_type(headers)
+            if len(self._content_types) < _MAX_BODY_VALIDATORS:
+                self._content_types[raw] = hit
+        return hit
 
     def _body_validator(self, mime_type: str, encoding: str) -> t.Any:
         schema = self._operation.body_schema(mime_type)

@@ -61,8 +61,9 @@ class _CachedValidationOperation(RequestValidationOperation):
         # constructor takes only the operation's schema and settings, and wrap_receive keeps no
         # state on it between calls.
         mime_type, encoding = self._content_type(scope["headers"])
-        self.validate_mime_type(mime_type)
         key = (mime_type, encoding)
+        if self._body_validators is None or key not in self._body_validators:
+            self.validate_mime_type(mime_type)  # raises for a type the operation does not take
         if self._body_validators is None:
             self._body_validators = {}
         validator = self._body_validators.get(key, _MISSING)

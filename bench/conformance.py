@@ -31,7 +31,12 @@ def _tokens(base_url: str) -> tuple[str | None, str | None, str | None]:
     nexsis = (data.get("nexsis") or [None])[0]
     ws = data.get("moodle-ws") or {}
     full = next((t for t, v in ws.items() if v.get("capabilities") == "all"), None)
-    nocap = next((t for t, v in ws.items() if v.get("capabilities") != "all"), None)
+    # The suite's MOODLE_WS_NOCAP_TOKEN is a user without any tool/muprog capability (its check
+    # expects tool_muprog_* to be refused for it): a read-only token that has tool/muprog:view is
+    # not one, and passing it made every run fail that check.
+    nocap = next((t for t, v in ws.items() if v.get("capabilities") != "all"
+                  and not any(str(c).startswith("tool/muprog:") for c in v.get("capabilities") or ())),
+                 None)
     return nexsis, full, nocap
 
 
@@ -98,6 +103,9 @@ def run(bench: Bench) -> dict:
         "cases_per_s": round(parsed["cases"] / wall, 1) if parsed.get("cases") else None,
         "requests_per_s": round((after - before) / wall, 1) if wall else None,
         "output_tail": "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-4:]),
+        # The report folder is temporary: keep what failed, so a red run can be read afterwards.
+        "failures": [line.strip() for line in (proc.stdout + proc.stderr).splitlines()
+                     if ": fail (" in line],
     }
     log(f"  conformance: exit {out['exit_code']}, {out['wall_s']} s, {out['cases']} cases, "
         f"{out['requests_journal']} requests")

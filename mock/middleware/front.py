@@ -16,7 +16,6 @@ never reach Connexion: Moodle checks the token first, then answers ``invalidpara
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import re
 import time
@@ -281,7 +280,8 @@ class MockFront:
                               (b"content-length", str(len(placeholder)).encode())]
         # The contract requires moodlewsrestformat=json; the real format is kept in the WSCall.
         routed[SCOPE_FORM] = {**call.params, "wsfunction": call.function, "moodlewsrestformat": "json"}
-        routed[SCOPE_WS] = dataclasses.replace(call, format="json")
+        routed[SCOPE_WS] = WSCall(params=call.params, function=call.function, token=call.token,
+                                  format="json", problem=call.problem, settings=call.settings)
         return routed
 
     @staticmethod

@@ -8,6 +8,7 @@ The replacements below do exactly the same checks, with the work done once per o
 
 from __future__ import annotations
 
+import functools
 import typing as t
 from urllib.parse import parse_qsl
 
@@ -175,6 +176,17 @@ def _query(scope: Scope, name: str) -> str | None:
     raw = scope.get("query_string", b"")
     if not raw:
         return None
+    return _cached_query_value(raw, name) if len(raw) <= 256 else _query_value(raw, name)
+
+
+@functools.lru_cache(maxsize=1024)
+def _cached_query_value(raw: bytes, name: str) -> str | None:
+    # A client sends the same token call after call (the WS router's query is only `wstoken=`);
+    # short query strings only, so the cache stays under a megabyte.
+    return _query_value(raw, name)
+
+
+def _query_value(raw: bytes, name: str) -> str | None:
     value = None
     for key, item in parse_qsl(raw.decode("latin-1"), keep_blank_values=True):
         if key == name:

@@ -83,7 +83,10 @@ def run(args: argparse.Namespace) -> int:
         options["max_body"] = args.max_body
     if args.journal_size is not None:
         options["journal_size"] = args.journal_size
-    common = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": False}
+    # No proxy-headers middleware: the mock reads neither the client's address nor the scheme, so
+    # rewriting them from X-Forwarded-* on every request would be work for nothing.
+    common = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": False,
+              "proxy_headers": False}
     if args.workers == 1:
         app = create_app(service, state_file=state, admin_token=args.admin_token, **options)
         uvicorn.run(app, **common)

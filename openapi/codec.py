@@ -68,7 +68,7 @@ class InvalidEncoding(CodecError):
     reason = "not valid UTF-8"
 
 
-def _unquote(text: str, what: str) -> str:
+def _unquote(text: str, what: str, name: str = "") -> str:
     if "%" not in text and "+" not in text:
         return text  # nothing to decode: what unquote_plus would return, without the call
     try:
@@ -76,7 +76,7 @@ def _unquote(text: str, what: str) -> str:
             return _unquote_plus(text)
         return unquote_plus(text, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
-        raise InvalidEncoding(f"{what} {text[:60]!r}") from None
+        raise InvalidEncoding(f"{what} {name[:40] + ' ' if name else ''}{text[:60]!r}") from None
     except ValueError as exc:  # pragma: no cover - unquote_plus raises only decode errors today
         raise InvalidEncoding(str(exc)) from None
 
@@ -157,7 +157,7 @@ def decode(
             continue  # PHP ignores nameless variables
         key = _number_appends(key, counters)
         flat.pop(key, None)  # the last duplicate wins, and takes the last position, as in PHP
-        flat[key] = _unquote(raw_value, "value of " + key[:40])
+        flat[key] = _unquote(raw_value, "value of", key)
     nested = {key.partition("[")[0] for key in flat if "[" in key}
     if not nested:
         # Nothing to nest: qs-codec would hand back this very map, and skipping it was 16-35% of

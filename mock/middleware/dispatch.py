@@ -24,7 +24,7 @@ from starlette.types import Receive, Scope, Send
 
 from nexsis_openapi import codec
 
-from .moodle import SERVER_FIELDS, render
+from .moodle import JSON_HEADERS, SERVER_FIELDS, XML_HEADERS, render
 from .validation import SCOPE_BODY, PHPURIParser
 
 __all__ = ["SCOPE_WS", "Call", "MockASGIApp", "OperationAdapter", "json_response"]
@@ -59,7 +59,7 @@ async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, 
     Same headers in the same order: the given ones, then Content-Length (not for 1xx, 204, 304)
     and Content-Type (``media_type``) unless given.
     """
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()] if headers else []
+    raw = list(_encoded(headers)) if headers else []
     names = {k for k, _ in raw}
     if b"content-length" not in names and not (status < 200 or status in (204, 304)):
         raw.append((b"content-length", str(len(body)).encode("latin-1")))
@@ -67,6 +67,20 @@ async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, 
         raw.append((b"content-type", media_type.encode("latin-1")))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
+
+
+#: Header dicts that are module constants (Moodle's answer headers), encoded once: by identity.
+_ENCODED: dict[int, tuple[t.Mapping[str, str], tuple[tuple[bytes, bytes], ...]]] = {}
+
+
+def _encoded(headers: t.Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+    hit = _ENCODED.get(id(headers))
+    if hit is not None and hit[0] is headers:
+        return hit[1]
+    raw = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+    if headers is JSON_HEADERS or headers is XML_HEADERS:  # immutable by convention, never edited
+        _ENCODED[id(headers)] = (headers, raw)
+    return raw
 
 
 def _bearer(scope: Scope) -> str | None:

@@ -28,20 +28,19 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Server:
-    """uvicorn serving ``create_app(**options)`` in a daemon thread."""
+class Served:
+    """uvicorn serving one given ASGI app on a free loopback port, in a daemon thread."""
 
-    def __init__(self, **options: Any) -> None:
-        self.app = create_app(validate_responses=True, **options)
-        self.service = self.app.service
+    def __init__(self, app: Any, log_level: str = "warning") -> None:
+        self.app = app
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning",
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level=log_level,
                                 access_log=False, lifespan="off")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Served:
         self.thread.start()
         deadline = time.monotonic() + 30
         while not self.server.started:
@@ -52,6 +51,14 @@ class Server:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+class Server(Served):
+    """uvicorn serving ``create_app(validate_responses=True, **options)``."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(create_app(validate_responses=True, **options))
+        self.service = self.app.service
 
 
 @pytest.fixture(scope="session")

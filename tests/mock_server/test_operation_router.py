@@ -25,8 +25,6 @@ import dataclasses
 import gc
 import re
 import socket
-import threading
-import time
 import typing as t
 import warnings
 from collections.abc import Iterator
@@ -35,7 +33,6 @@ from urllib.parse import quote
 import httpx
 import orjson
 import pytest
-import uvicorn
 from connexion import AsyncApp
 from connexion.middleware.routing import RoutingMiddleware
 from starlette.routing import Match, Mount, Router
@@ -45,7 +42,7 @@ from nexsis_mock.domain import Result, Service
 from nexsis_mock.middleware.operations import OperationRouter
 from nexsis_openapi import load_spec
 
-from .conftest import NX, WS, free_port
+from .conftest import NX, WS, Served
 
 #: Every service in this module runs on this clock, so timestamps written by the two apps agree.
 NOW = 1767193200.0
@@ -301,29 +298,8 @@ def test_registration_order_and_parameter_first_routes_match_starlette():
 # ---------------------------------------------------------------------------------------------
 
 
-class _Served:
-    """uvicorn serving one given app on a free loopback port, in a daemon thread."""
-
-    def __init__(self, app: t.Any) -> None:
-        self.app = app
-        self.port = free_port()
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="critical",
-                                access_log=False, lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> _Served:
-        self.thread.start()
-        deadline = time.monotonic() + 30
-        while not self.server.started:
-            assert self.thread.is_alive() and time.monotonic() < deadline, "mock did not start"
-            time.sleep(0.01)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
+def _served(app: t.Any) -> Served:
+    return Served(app, log_level="critical")
 
 
 @dataclasses.dataclass
@@ -341,8 +317,8 @@ class Pair:
     """The precomposed mock and the reference, each with its own fresh default site, after the
     whole corpus was sent to both in the same order (``answers``: case name -> both answers)."""
 
-    fast: _Served
-    reference: _Served
+    fast: Served
+    reference: Served
     fast_client: httpx.Client
     reference_client: httpx.Client
     answers: dict[str, tuple[Answer, Answer]] = dataclasses.field(default_factory=dict)
@@ -643,7 +619,7 @@ def pair(request: pytest.FixtureRequest) -> Iterator[Pair]:
     reference_app = create_app(_service(), precomposed=False, **options)
     assert isinstance(fast_app.router, OperationRouter)
     assert not isinstance(reference_app.router, OperationRouter)
-    with _Served(fast_app) as fast, _Served(reference_app) as reference, \
+    with _served(fast_app) as fast, _served(reference_app) as reference, \
             httpx.Client(base_url=fast.base_url, timeout=30) as fc, \
             httpx.Client(base_url=reference.base_url, timeout=30) as rc:
         pair = Pair(fast, reference, fc, rc)

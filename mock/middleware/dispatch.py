@@ -83,6 +83,36 @@ def _encoded(headers: t.Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
     return raw
 
 
+def _php_json(value: t.Any) -> bytes:
+    return render(value, "json")[0]
+
+
+#: Encoded memoised listings: (id of the memo's list, encoder) -> (that list, bytes). The list is
+#: kept referenced, so its id cannot be reused while the entry lives.
+_LISTINGS: dict[tuple[int, t.Any], tuple[list, bytes]] = {}
+_MAX_LISTINGS = 16
+
+
+def _encode(body: t.Any, encoder: t.Callable[[t.Any], bytes]) -> bytes:
+    """``encoder(body)``, reused for a memoised listing while it is valid.
+
+    A memoised listing is a list with a ``source`` attribute (``nexsis_mock.store.state.MemoRows``:
+    the domain's seam stays JSON-able values; plain lists have no attributes).
+    """
+    source = getattr(body, "source", None) if isinstance(body, list) else None
+    if source is None:
+        return encoder(body)
+    key = (id(source), encoder)
+    hit = _LISTINGS.get(key)
+    if hit is not None and hit[0] is source:
+        return hit[1]
+    content = encoder(body)
+    if len(_LISTINGS) >= _MAX_LISTINGS:
+        _LISTINGS.clear()
+    _LISTINGS[key] = (source, content)
+    return content
+
+
 def _bearer(scope: Scope) -> str | None:
     for name, value in scope["headers"]:
         if name == b"authorization":
@@ -166,10 +196,11 @@ class BoundOperation:
         headers = getattr(result, "headers", None)
         if self.is_ws:
             # Always JSON here, so response validation sees it; the front renders XML on request.
-            content, base = render(result.body, "json")
+            content = _encode(result.body, _php_json)
+            base = JSON_HEADERS
             await respond(send, result.status, content, {**base, **headers} if headers else base)
         else:
-            content = b"" if result.body is None else dumps(result.body)
+            content = b"" if result.body is None else _encode(result.body, dumps)
             await respond(send, result.status, content, headers, NEXSIS_JSON)
 
 

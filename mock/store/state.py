@@ -81,6 +81,17 @@ TABLES = (
 )
 
 
+class MemoRows(list):
+    """A listing from ``State.memo``: a fresh list whose ``source`` is the memo's own list.
+
+    ``source`` is the same object for exactly as long as the listing is valid (any change of the
+    state drops it), so whoever turns the listing into bytes may keep the bytes with it
+    (``nexsis_mock.middleware.dispatch``): a 1,000-row listing is 200 KB of JSON per answer.
+    """
+
+    __slots__ = ("source",)
+
+
 class State:
     """All entities of one simulated site, with O(1) indexes by internal id and by idnumber."""
 
@@ -194,7 +205,9 @@ class State:
                 self._memo, self._memo_size = {}, 0
             self._memo[key] = rows
             self._memo_size += len(rows)
-        return list(rows)
+        out = MemoRows(rows)
+        out.source = rows
+        return out
 
     def _put(self, d: dict, key: Any, value: Any) -> None:
         self.version += 1

@@ -19,7 +19,6 @@ import orjson
 from connexion.apps.asynchronous import AsyncApi, AsyncASGIApp, AsyncOperation
 from connexion.operations import AbstractOperation
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from nexsis_openapi import codec
@@ -27,7 +26,7 @@ from nexsis_openapi import codec
 from .moodle import JSON_HEADERS, SERVER_FIELDS, XML_HEADERS, render
 from .validation import SCOPE_BODY, PHPURIParser
 
-__all__ = ["SCOPE_WS", "Call", "MockASGIApp", "OperationAdapter", "json_response"]
+__all__ = ["SCOPE_WS", "Call", "MockASGIApp", "OperationAdapter", "respond"]
 
 #: Scope key holding the ``WSCall`` of a routed server.php request.
 SCOPE_WS = "nexsis_mock.ws"
@@ -44,12 +43,6 @@ def dumps(value: t.Any) -> bytes:
         return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS)
     except TypeError:
         return json.dumps(value, separators=(",", ":"), default=str).encode("utf-8")
-
-
-def json_response(status: int, body: t.Any, headers: dict[str, str] | None = None,
-                  media_type: str = NEXSIS_JSON) -> Response:
-    content = b"" if body is None else dumps(body)
-    return Response(content, status_code=status, headers=headers, media_type=media_type)
 
 
 async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, str] | None,

@@ -172,7 +172,7 @@ class _RequestLog:
     def as_dict(self) -> dict[str, Any]:
         operation_id, params, request, status = self.operation_id, self.params, self.request, self.status
         method, template = ROUTES.get(operation_id, ("", ""))
-        path_names = PATH_PARAMS.get(operation_id, set())
+        path_names = PATH_PARAMS.get(operation_id, ())
         url = request.get("url") or "/enrol/nexsis/api/index.php" + "".join(
             str(params.get(part[1:-1], part)) if part.startswith("{") else part
             for part in _split_template(template)

@@ -68,7 +68,9 @@ ROUTES: dict[str, tuple[str, str]] = {
     "deleteManager": ("DELETE", "/organisation/user/{userid}/manager/{managerid}"),
     "getLogs": ("GET", "/logs"),
 }
-PATH_PARAMS = {op: set(re.findall(r"{(\w+)}", path)) for op, (_m, path) in ROUTES.items()}
+#: Path parameter names in template order: log entries list them in that order (a set's order
+#: changed with the hash seed from one process to the next).
+PATH_PARAMS = {op: tuple(re.findall(r"{(\w+)}", path)) for op, (_m, path) in ROUTES.items()}
 
 
 def shorten(value: Any, limit: int = 60) -> str:

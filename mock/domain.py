@@ -28,6 +28,7 @@ from nexsis_mock.handlers.ws.params import validate_function
 from nexsis_mock.store.persistence import Journal
 from nexsis_mock.store.records import LogEntry
 from nexsis_mock.store.state import State
+from nexsis_openapi.moodle import ACCESS_EXCEPTION, CODING_ERROR, INVALID_TOKEN
 
 __all__ = ["API_NEXSIS", "API_WS", "Result", "Service"]
 
@@ -114,11 +115,11 @@ class Result:
 
 
 def _invalid_token() -> MoodleError:
-    return MoodleError("core\\exception\\moodle_exception", "invalidtoken", "Invalid token - token not found")
+    return MoodleError(**INVALID_TOKEN)
 
 
 def _access_exception() -> MoodleError:
-    return MoodleError("webservice_access_exception", "accessexception", "Access control exception")
+    return MoodleError(**ACCESS_EXCEPTION)
 
 
 def _short_json(value: Any) -> str:
@@ -333,14 +334,7 @@ class Service:
         except Exception:  # a bug: report it, keep serving
             log.exception("internal error in %s %s", api, operation_id)
             if api == API_WS:
-                return Result(
-                    200,
-                    {
-                        "exception": "coding_exception",
-                        "errorcode": "codingerror",
-                        "message": "Coding error detected, it must be fixed by a programmer",
-                    },
-                )
+                return Result(200, dict(CODING_ERROR))
             return Result(500, {"error": "internal_error", "message": "The mock hit an internal error"})
 
     def _call(

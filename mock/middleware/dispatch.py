@@ -22,8 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Receive, Scope, Send
 
 from nexsis_openapi import codec
+from nexsis_openapi.moodle import SERVER_FIELDS
 
-from .moodle import JSON_HEADERS, SERVER_FIELDS, XML_HEADERS, render
+from .moodle import JSON_HEADERS, XML_HEADERS, render
 from .validation import SCOPE_BODY, PHPURIParser
 
 __all__ = ["SCOPE_WS", "Call", "MockASGIApp", "OperationAdapter", "respond"]

@@ -18,6 +18,17 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from nexsis_openapi.moodle import (
+    ACCESS_EXCEPTION,
+    INVALID_PARAMETER,
+    INVALID_RECORD,
+    INVALID_TOKEN,
+    REST_FORMATS,
+    SETTINGS,
+    WS_PATH,
+    is_exception,
+)
+
 __all__ = [
     "ACCESS_EXCEPTION",
     "INVALID_PARAMETER",
@@ -29,18 +40,6 @@ __all__ = [
     "render",
 ]
 
-WS_PATH = "/webservice/rest/server.php"
-
-#: Envelopes exactly as a Moodle 5.0 site without debugging sends them (moodle-ws-observed.jsonl).
-INVALID_TOKEN = {"exception": "core\\exception\\moodle_exception", "errorcode": "invalidtoken",
-                 "message": "Invalid token - token not found"}
-INVALID_PARAMETER = {"exception": "core\\exception\\invalid_parameter_exception",
-                     "errorcode": "invalidparameter", "message": "Invalid parameter value detected"}
-INVALID_RECORD = {"exception": "dml_missing_record_exception", "errorcode": "invalidrecordunknown",
-                  "message": "Can't find data record in database."}
-ACCESS_EXCEPTION = {"exception": "webservice_access_exception", "errorcode": "accessexception",
-                    "message": "Access control exception"}
-
 #: Headers of every server.php answer (observed on the real site).
 _COMMON_HEADERS = {
     "Cache-Control": "private, must-revalidate, pre-check=0, post-check=0, max-age=0",
@@ -48,9 +47,6 @@ _COMMON_HEADERS = {
 }
 JSON_HEADERS = {"Content-Type": "application/json", **_COMMON_HEADERS}
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8", **_COMMON_HEADERS}
-
-#: Server-level fields that are not function parameters.
-SERVER_FIELDS = ("wstoken", "wsfunction", "moodlewsrestformat")
 
 
 @dataclass
@@ -71,14 +67,12 @@ class WSCall:
         fmt = merged.pop("moodlewsrestformat", None)
         token = merged.pop("wstoken", None)
         function = merged.pop("wsfunction", None)
+        # set_web_service_call_settings(): read with optional_param (never refused) and removed,
+        # so they are no function parameters (an unknown moodlewssetting* still is one: refused).
+        settings = {name: merged.pop(name) for name in SETTINGS if name in merged}
         return cls(params=merged, function=function if isinstance(function, str) else None,
                    token=token if isinstance(token, str) else None,
-                   format=fmt if fmt in ("json", "xml") else "xml")
-
-
-def is_exception(body: t.Any) -> bool:
-    """True for Moodle's exception envelope (the shape generate_error writes)."""
-    return isinstance(body, dict) and "exception" in body and "message" in body
+                   format=fmt if fmt in REST_FORMATS else "xml", settings=settings)
 
 
 def php_json(value: t.Any) -> bytes:

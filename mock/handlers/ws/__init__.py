@@ -7,6 +7,7 @@ capability set (a token stands for its user; `None` capabilities means a site ad
 from __future__ import annotations
 
 from nexsis_mock.handlers import Ctx, MoodleError
+from nexsis_openapi.moodle import INVALID_PARAMETER, INVALID_RECORD
 
 #: Capability -> the name Moodle prints in `nopermissions` messages.
 CAPABILITY_NAMES: dict[str, str] = {
@@ -22,15 +23,11 @@ CAPABILITY_NAMES: dict[str, str] = {
 
 
 def missing_record() -> MoodleError:
-    return MoodleError(
-        "dml_missing_record_exception", "invalidrecordunknown", "Can't find data record in database."
-    )
+    return MoodleError(**INVALID_RECORD)
 
 
 def invalid_parameter() -> MoodleError:
-    return MoodleError(
-        "core\\exception\\invalid_parameter_exception", "invalidparameter", "Invalid parameter value detected"
-    )
+    return MoodleError(**INVALID_PARAMETER)
 
 
 def has_capability(ctx: Ctx, capability: str) -> bool:

@@ -1,6 +1,7 @@
-"""Moodle's `external_api::validate_parameters`, driven by the recorded function signatures.
+"""Moodle's `external_api::validate_parameters`, driven by the functions' parameter descriptions.
 
-The descriptions in `signatures.json` were dumped from a real Moodle 5.0 with tool_muprog (see
+The descriptions come from `nexsis_openapi.moodle.signature` (derived from moodle-ws.yaml and
+tested against the description dumped from a real Moodle 5.0 with tool_muprog,
 tests/data/moodle-ws-signatures.json); validating against them reproduces Moodle's answers to
 missing, extra and wrongly typed parameters exactly: every failure is `invalidparameter`.
 
@@ -10,13 +11,11 @@ the server's schema layer (ints, bools); both are accepted when Moodle would acc
 
 from __future__ import annotations
 
-import functools
-import json
 import re
-from pathlib import Path
 from typing import Any
 
 from nexsis_mock.handlers import MoodleError
+from nexsis_openapi.moodle import INVALID_PARAMETER, signature
 
 _INT_RE = re.compile(r"^-?[0-9]+$")
 _ALPHANUM_RE = re.compile(r"^[A-Za-z0-9]*$")
@@ -26,15 +25,7 @@ _PHP_INT_MAX = 2**63 - 1
 
 
 def invalid(debug: str = "") -> MoodleError:
-    return MoodleError(
-        "core\\exception\\invalid_parameter_exception", "invalidparameter", "Invalid parameter value detected"
-    )
-
-
-@functools.cache
-def signatures() -> dict[str, Any]:
-    with (Path(__file__).with_name("signatures.json")).open(encoding="utf-8") as fh:
-        return json.load(fh)
+    return MoodleError(**INVALID_PARAMETER)
 
 
 def _int(value: Any) -> int:
@@ -119,5 +110,4 @@ def validate(desc: dict[str, Any], value: Any) -> Any:
 
 
 def validate_function(function: str, params: dict[str, Any]) -> dict[str, Any]:
-    desc = signatures()["functions"][function]["parameters"]
-    return validate(desc, params)
+    return validate(signature(function), params)

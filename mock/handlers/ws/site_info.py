@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from nexsis_mock.handlers import Ctx, ws_function
-from nexsis_mock.handlers.ws.params import signatures
+from nexsis_openapi.moodle import function_info, functions, site_versions
 
 _ADVANCED = [
     "usecomments",
@@ -42,8 +42,8 @@ def get_site_info(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     url = site.get("url", "http://localhost")
     theme = site.get("theme", "boost")
     rev = site.get("themerev", 1)
-    sigs = signatures()
-    versions = {n: f["version"] for n, f in sigs["functions"].items()}
+    release, version = site_versions()
+    versions = {n: function_info(n).version for n in functions()}
     admin = bool(user.siteadmin)
     return {
         "sitename": site.get("name", "Moodle"),
@@ -56,12 +56,12 @@ def get_site_info(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         "siteurl": url,
         "userpictureurl": f"{url}/theme/image.php/{theme}/core/{rev}/u/f1",
         "functions": [
-            {"name": f, "version": versions.get(f, sigs["moodle"]["version"])} for f in service_functions(ctx)
+            {"name": f, "version": versions.get(f, version)} for f in service_functions(ctx)
         ],
         "downloadfiles": 0,
         "uploadfiles": 0,
-        "release": sigs["moodle"]["release"],
-        "version": sigs["moodle"]["version"],
+        "release": release,
+        "version": version,
         "mobilecssurl": "",
         "advancedfeatures": [{"name": n, "value": 0 if n in _ADVANCED_OFF else 1} for n in _ADVANCED],
         "usercanmanageownfiles": True,

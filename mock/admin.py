@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .middleware.faults import FaultError, FaultStore
-from .middleware.journal import Journal
+from .middleware.journal import RequestJournal
 
 __all__ = ["SPEC_PATH", "AdminAPI", "AdminResult"]
 
@@ -31,7 +31,7 @@ def _error(status: int, code: str, message: str) -> AdminResult:
 
 
 class AdminAPI:
-    def __init__(self, service: t.Any, journal: Journal, faults: FaultStore) -> None:
+    def __init__(self, service: t.Any, journal: RequestJournal, faults: FaultStore) -> None:
         self.service = service
         self.journal = journal
         self.faults = faults

@@ -1,71 +1,60 @@
-"""The mock server's ASGI app: both specs under Connexion 3, behind the front middleware.
+"""The mock server's ASGI app: the request pipeline for both APIs, Connexion for the rest.
 
-``create_app`` is the public factory (tests, ``nexsis mock``, uvicorn ``--factory``). Every request
-to an API path is validated against its spec (strict: unknown query and form parameters are
-refused, as Moodle refuses them); responses are validated too when ``validate_responses`` is on,
-which the tests do. Specs are parsed once per process (``nexsis_openapi.load_spec`` caches).
+``create_app`` is the public factory (tests, ``nexsis mock``, uvicorn ``--factory``). Every API
+request takes ``middleware.pipeline.Pipeline`` (limits, decoding, the endpoint table built from
+the specs, faults, authentication, validation, ``Service.call``, rendering, journal); the admin
+API and the Swagger UIs are served by the Connexion host (``host``). Responses are validated
+against the specs when ``validate_responses`` is on, which the tests do. Specs are parsed once per
+process (``nexsis_openapi.load_spec`` caches; the endpoint table is built once).
 """
 
 from __future__ import annotations
 
-import copy
-import logging
+import hmac
 import os
 import typing as t
 from pathlib import Path
 
-import yaml
-from connexion import AsyncApp
-from connexion.options import SwaggerUIOptions
+from starlette.types import Scope, Send
 
-from nexsis_openapi import load_spec
-
-from .admin import SPEC_PATH as ADMIN_SPEC
 from .admin import AdminAPI
-from .middleware import errors
-from .middleware.dispatch import MockASGIApp, OperationAdapter
+from .endpoints import table
+from .host import ADMIN_PREFIX, build_host
 from .middleware.faults import FaultStore
-from .middleware.front import ADMIN_PREFIX, NEXSIS_PREFIX, MockFront
-from .middleware.journal import DEFAULT_JOURNAL_SIZE, Journal
+from .middleware.journal import DEFAULT_JOURNAL_SIZE, RequestJournal
 from .middleware.limits import DEFAULT_MAX_BODY
-from .middleware.operations import OperationRouter
-from .middleware.stack import middlewares, security_map
-from .middleware.validation import MoodleURIParser, PHPURIParser, validator_map
+from .middleware.pipeline import Pipeline
+from .middleware.render import NEXSIS_JSON, dumps, respond
 
 __all__ = ["create_app", "factory"]
 
 #: Environment variables read by ``factory`` (how ``nexsis mock --workers N`` configures workers).
 ENV_PREFIX = "NEXSIS_MOCK_"
+_ADMIN_OPEN = (ADMIN_PREFIX + "/ui", ADMIN_PREFIX + "/openapi.json", ADMIN_PREFIX + "/openapi.yaml")
 
 
-def _service_call(service: t.Any, api: str) -> t.Callable[[str], OperationAdapter]:
-    def resolve(operation_id: str, threaded: bool = False) -> OperationAdapter:
-        def call(params: dict, token: str | None, scope: dict) -> t.Any:
-            return service.call(api, operation_id, params, token)
+def _admin_gate(admin_token: str | None) -> t.Callable[[Scope, Send], t.Awaitable[bool]] | None:
+    """With ``--admin-token``, the admin API needs ``Authorization: Bearer <token>`` (not its UI)."""
+    if not admin_token:
+        return None
+    expected = admin_token.encode()
 
-        return OperationAdapter(api, operation_id, call, threaded=threaded)
+    async def gate(scope: Scope, send: Send) -> bool:
+        path = scope["path"]
+        if not path.startswith(ADMIN_PREFIX) or path.startswith(_ADMIN_OPEN):
+            return True
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                scheme, _, token = value.decode("latin-1").partition(" ")
+                if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected):
+                    return True
+                break
+        body = dumps({"error": "unauthorized",
+                      "message": "the admin API needs 'Authorization: Bearer <admin token>'"})
+        await respond(send, 401, body, None, NEXSIS_JSON)
+        return False
 
-    return resolve
-
-
-def _ws_functions(spec: dict[str, t.Any]) -> list[str]:
-    return [op["operationId"] for item in spec["paths"].values() for op in item.values()
-            if isinstance(op, dict) and "operationId" in op]
-
-
-class MockApp(AsyncApp):
-    """AsyncApp whose inner app calls the bound adapters directly (see dispatch.MockASGIApp)."""
-
-    def __init__(self, *args: t.Any, **kwargs: t.Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._middleware_app = MockASGIApp()
-        self.middleware.app = self._middleware_app
-
-
-def _quiet_connexion() -> None:
-    # Connexion warns on every request to an operation with two body media types (NexSIS
-    # accepts JSON and form bodies by design): noise, and a log call on the hot path.
-    logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
+    return gate
 
 
 def create_app(
@@ -80,14 +69,11 @@ def create_app(
     fault_seed: int | None = None,
     threaded: bool | None = None,
     swagger_ui: bool = True,
-    precomposed: bool = True,
-) -> MockFront:
+) -> Pipeline:
     """Build the mock: ``service`` defaults to ``Service.create(fixtures, state_file)``.
 
     ``threaded`` runs ``Service.call`` in the threadpool; by default only with a state file,
-    whose durable writes would otherwise block the event loop. ``precomposed=False`` sends API
-    requests through Connexion's whole middleware chain instead of the ``OperationRouter`` (the
-    same checks, slower): the reference the router is tested against.
+    whose durable writes would otherwise block the event loop.
     """
     if service is None:
         from .domain import Service
@@ -97,46 +83,16 @@ def create_app(
         service.settle_heap()
     if threaded is None:
         threaded = state_file is not None
-    _quiet_connexion()
-    journal = Journal(journal_size)
+    journal = RequestJournal(journal_size)
     faults = FaultStore(fault_seed)
-    ui = SwaggerUIOptions(swagger_ui=swagger_ui, swagger_ui_path="/ui")
-
-    app = MockApp(__name__, middlewares=middlewares(validate_responses), strict_validation=True,
-                  validate_responses=validate_responses, validator_map=validator_map(),
-                  swagger_ui_options=ui)
-
-    nexsis_resolve = _service_call(service, "nexsis")
-    # NexSIS is a PHP endpoint that reads the parameters it knows; nothing says it rejects others,
-    # so the mock does not either (a stricter mock fails client code a real site accepts). Moodle
-    # web services do reject unknown parameters (invalidparameter): strict there.
-    app.add_api(copy.deepcopy(load_spec("nexsis")), base_path=NEXSIS_PREFIX, name="nexsis",
-                strict_validation=False,
-                resolver=lambda op_id: nexsis_resolve(op_id, threaded),
-                uri_parser_class=PHPURIParser, security_map=security_map(service.check_nexsis_token))
-
-    ws_spec = copy.deepcopy(load_spec("moodle-ws"))
-    ws_resolve = _service_call(service, "moodle-ws")
-    app.add_api(ws_spec, base_path="", name="moodle-ws",
-                resolver=lambda op_id: ws_resolve(op_id, threaded),
-                uri_parser_class=MoodleURIParser, security_map=security_map(service.check_ws_token))
-
-    admin = AdminAPI(service, journal, faults)
-    with ADMIN_SPEC.open(encoding="utf-8") as fh:
-        admin_spec = yaml.safe_load(fh)
-    app.add_api(admin_spec, base_path=ADMIN_PREFIX, name="admin",
-                resolver=lambda op_id: OperationAdapter("admin", op_id, getattr(admin, op_id)),
-                uri_parser_class=PHPURIParser, security_map=security_map(lambda token: True))
-
-    errors.install(app)
-    front = MockFront(app, service=service, journal=journal, faults=faults,
-                      ws_functions=_ws_functions(ws_spec), max_body=max_body, admin_token=admin_token,
-                      router=OperationRouter(app) if precomposed else None)
-    front.connexion = app  # type: ignore[attr-defined]
-    return front
+    host = build_host(AdminAPI(service, journal, faults), validate_responses=validate_responses,
+                      swagger_ui=swagger_ui)
+    return Pipeline(host, service=service, table=table(), journal=journal, faults=faults,
+                    max_body=max_body, validate_responses=validate_responses, threaded=threaded,
+                    admin_gate=_admin_gate(admin_token))
 
 
-def factory() -> MockFront:
+def factory() -> Pipeline:
     """``uvicorn --factory nexsis_mock.app:factory``: configuration from NEXSIS_MOCK_* variables."""
     env = os.environ
     fixtures = [Path(p) for p in env.get(ENV_PREFIX + "FIXTURES", "").split(os.pathsep) if p]

@@ -1,7 +1,5 @@
-"""The server layer between uvicorn and the domain, one module per concern.
+"""The server layer between uvicorn and the domain, one module per step of the request pipeline.
 
-``front`` (limits, server.php routing, faults, journal) wraps the Connexion app; ``validation``
-plugs PHP's wire rules into Connexion's validators; ``dispatch`` turns validated requests into
-``Service.call`` and results into responses; ``errors`` answers Connexion's problems as NexSIS or
-Moodle would; ``moodle`` holds Moodle's REST wire format.
+``pipeline`` is the one request path of both APIs (limits -> decode -> endpoint -> faults ->
+auth -> validation -> ``Service.call`` -> render -> journal); the other modules are its steps.
 """

@@ -16,11 +16,14 @@ from collections import deque
 from dataclasses import dataclass
 
 import orjson
+from starlette.types import Message, Send
 
 from nexsis_openapi import codec
 from nexsis_openapi.redact import redact, redact_text
 
-__all__ = ["DEFAULT_JOURNAL_SIZE", "Entry", "Journal"]
+from .limits import LimitedReceive
+
+__all__ = ["DEFAULT_JOURNAL_SIZE", "Entry", "Recorder", "RequestJournal"]
 
 DEFAULT_JOURNAL_SIZE = 1000
 #: Bytes of each request and response body kept for the journal.
@@ -63,8 +66,37 @@ def _decode_body(raw: bytes, content_type: str, truncated: bool) -> t.Any:
     return redact_text(raw.decode("utf-8", "replace"))
 
 
-class Journal:
-    """A bounded, append-only log of API requests (admin and UI requests are not recorded)."""
+class Recorder:
+    """Wraps ``send`` to note the status and keep a prefix of the response body."""
+
+    __slots__ = ("body", "content_type", "keep", "send", "started", "status")
+
+    def __init__(self, send: Send, keep: int) -> None:
+        self.send = send
+        self.keep = keep
+        self.status = 0
+        self.content_type = ""
+        self.body = bytearray()
+        self.started = False
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self.started = True
+            self.status = message["status"]
+            for name, value in message.get("headers", ()):
+                if name == b"content-type":
+                    self.content_type = value.decode("latin-1")
+        elif message["type"] == "http.response.body" and len(self.body) < self.keep:
+            self.body += message.get("body", b"")[: self.keep - len(self.body)]
+        await self.send(message)
+
+
+class RequestJournal:
+    """A bounded, append-only log of API requests (admin and UI requests are not recorded).
+
+    The request log of the HTTP server (WireMock's), not the state's operation log
+    (``nexsis_mock.store.persistence``) nor NexSIS's own ``GET /logs``.
+    """
 
     def __init__(self, size: int = DEFAULT_JOURNAL_SIZE, keep: int = DEFAULT_KEEP) -> None:
         self.size = size
@@ -76,6 +108,25 @@ class Journal:
     def record(self, **fields: t.Any) -> None:
         if self.enabled:
             self._entries.append(Entry(id=next(self._ids), **fields))
+
+    def recorder(self, send: Send) -> Recorder:
+        return Recorder(send, self.keep)
+
+    def record_exchange(self, exchange: t.Any, started: float) -> None:
+        """The pipeline's request, once answered (an unanswered one, e.g. dropped, is not kept)."""
+        recorder = exchange.send
+        if not self.enabled or not recorder.started:
+            return
+        scope = exchange.scope
+        body, size = exchange.body, exchange.body_size
+        if isinstance(body, LimitedReceive):
+            size, body = body.size, bytes(body.prefix)
+        content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), "")
+        self.record(timestamp=time.time(), method=scope["method"], path=scope["path"],
+                    query=scope.get("query_string", b""), content_type=content_type, body=body,
+                    body_size=size, wsfunction=exchange.wsfunction, status=recorder.status,
+                    response=bytes(recorder.body), response_type=recorder.content_type,
+                    duration_ms=(time.perf_counter() - started) * 1000, fault=exchange.fault)
 
     def clear(self) -> int:
         count = len(self._entries)

@@ -13,11 +13,13 @@ the EXCEPTION element, and every answer is HTTP 200 with the headers a real site
 from __future__ import annotations
 
 import json
+import re
 import typing as t
 from dataclasses import dataclass, field
 
 import orjson
 
+from nexsis_openapi import codec
 from nexsis_openapi.moodle import (
     ACCESS_EXCEPTION,
     INVALID_PARAMETER,
@@ -36,6 +38,7 @@ __all__ = [
     "INVALID_TOKEN",
     "WS_PATH",
     "WSCall",
+    "decode_call",
     "is_exception",
     "render",
 ]
@@ -47,6 +50,8 @@ _COMMON_HEADERS = {
 }
 JSON_HEADERS = {"Content-Type": "application/json", **_COMMON_HEADERS}
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8", **_COMMON_HEADERS}
+_FORM = "application/x-www-form-urlencoded"
+_JSON_FORMAT = re.compile(rb"(?:^|&)moodlewsrestformat=json(?:&|$)")
 
 
 @dataclass
@@ -57,8 +62,6 @@ class WSCall:
     function: str | None
     token: str | None
     format: str = "xml"
-    #: Why the call cannot be parsed (a codec error), for the X-Mock-Detail header.
-    problem: str | None = None
     settings: dict[str, t.Any] = field(default_factory=dict)
 
     @classmethod
@@ -73,6 +76,21 @@ class WSCall:
         return cls(params=merged, function=function if isinstance(function, str) else None,
                    token=token if isinstance(token, str) else None,
                    format=fmt if fmt in REST_FORMATS else "xml", settings=settings)
+
+
+def decode_call(query: dict[str, t.Any], raw: bytes, content_type: str, fmt: str) -> WSCall | tuple[str, str]:
+    """The call from the decoded query and the raw body, or (format, reason) when the form is refused.
+
+    PHP fills ``$_POST`` only from form bodies, so any other body is not read at all.
+    """
+    body: dict[str, t.Any] | None = None
+    if raw and content_type.split(";")[0].strip().lower() == _FORM:
+        try:
+            body = codec.decode(raw)
+        except codec.CodecError as exc:
+            # PHP would still have parsed the leading fields, so honour a format found there.
+            return ("json" if _JSON_FORMAT.search(raw) else fmt), f"form body: {exc}"
+    return WSCall.from_parts(query, body)
 
 
 def php_json(value: t.Any) -> bytes:

@@ -1,17 +1,10 @@
-"""Connexion plug-ins that make request validation read the wire the way PHP does.
+"""Request validation that reads the wire the way PHP does, on Connexion's public validators.
 
-Connexion's defaults parse form bodies with Starlette (no PHP bracket notation), decode JSON with
-the stdlib (a 10,000-deep array is a RecursionError, invalid UTF-8 a UnicodeDecodeError: both 500s)
-and build a fresh JSON-schema validator for every parameter of every request. These replacements
-keep every check Connexion makes while
-
-* decoding form bodies and query strings with ``nexsis_openapi.codec`` (PHP's limits and rules),
-  then coercing the strings by schema as Moodle's PARAM_* cleaning does;
-* decoding JSON with orjson, turning every malformed input into a 400 problem;
-* caching validators per schema object (the specs are parsed once, so schema objects live as long
-  as the app);
-* leaving the parsed, coerced body in the ASGI scope (``SCOPE_BODY``) so the handler adapter does
-  not parse it a second time.
+Parameters (query, path) are checked by Connexion's ``ParameterValidator`` with a PHP URI parser:
+query strings decoded with ``nexsis_openapi.codec`` (PHP's limits and rules), values coerced by
+schema as Moodle's PARAM_* cleaning and PHP's casts do, and one compiled validator per parameter
+schema instead of one per call. Bodies are decoded and checked in ``bodies`` with the same
+``RequestValidator`` (Connexion's Draft-4 request validator behind a compiled validity check).
 """
 
 from __future__ import annotations
@@ -23,32 +16,24 @@ from urllib.parse import parse_qsl
 
 import jsonschema_rs
 import orjson
-from connexion.exceptions import BadRequestProblem, ExtraParameterProblem
+from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import Draft4RequestValidator, format_error_with_path
 from connexion.uri_parsing import OpenAPIURIParser
 from connexion.utils import is_null, is_nullable
-from connexion.validators import FormDataValidator, JSONRequestBodyValidator, ParameterValidator
+from connexion.validators import ParameterValidator
 from jsonschema import Draft4Validator, ValidationError
 from starlette.types import Scope
 
 from nexsis_openapi import codec
 
 __all__ = [
-    "SCOPE_BODY",
-    "SCOPE_FORM",
-    "MockFormValidator",
-    "MockJSONValidator",
+    "CANONICAL_INT_RE",
     "MockParameterValidator",
-    "MoodleURIParser",
     "PHPURIParser",
+    "RequestValidator",
     "coerce",
     "decode_json",
 ]
-
-#: Scope key holding the validated request body (dict/list/scalar) for the handler adapter.
-SCOPE_BODY = "nexsis_mock.body"
-#: Scope key under which the WS router leaves the already-decoded form parameters.
-SCOPE_FORM = "nexsis_mock.form"
 
 #: NexSIS (PHP casts) takes any decimal integer; Moodle's PARAM_INT only the canonical form
 #: (validate_parameters compares the cleaned value with the raw one: `05`, `+5`, `5.0` fail).
@@ -128,14 +113,14 @@ def _schema_types(schema: dict) -> frozenset[str]:
     return hit[1]
 
 
-def _object_properties(schema: dict) -> dict[str, dict]:
+def object_properties(schema: dict) -> dict[str, dict]:
     """The properties an object schema names, through allOf/oneOf/anyOf (read-only: shared)."""
     hit = _props_memo.get(id(schema))
     if hit is None or hit[0] is not schema:
         props = dict(schema.get("properties", {}))
         for key in ("allOf", "oneOf", "anyOf"):
             for sub in schema.get(key, ()):
-                for name, sub_schema in _object_properties(sub).items():
+                for name, sub_schema in object_properties(sub).items():
                     props.setdefault(name, sub_schema)
         hit = _props_memo[id(schema)] = (schema, props)
     return hit[1]
@@ -177,7 +162,7 @@ def coerce(value: t.Any, schema: dict | None, int_re: re.Pattern[str] = _INT_RE)
                         items = sub["items"]
         return [coerce(v, items, int_re) for v in value]
     if isinstance(value, dict) and "object" in types:
-        props = _object_properties(schema)
+        props = object_properties(schema)
         extra = schema.get("additionalProperties")
         extra = extra if isinstance(extra, dict) else None
         return {k: coerce(v, props.get(k, extra), int_re) for k, v in value.items()}
@@ -243,26 +228,13 @@ class PHPURIParser(OpenAPIURIParser):
             out[name] = coerce(value, schema, self.int_re)
         return out
 
+    def resolve_form(self, form: dict[str, t.Any], schema: dict[str, t.Any]) -> t.Any:
+        """Type an already-decoded form body by its schema."""
+        return coerce(form, schema or {"type": "object"}, self.int_re)
+
     def resolve_path(self, path_data: dict[str, t.Any]) -> dict[str, t.Any]:
         return {k: coerce(v, (self.param_defns.get(k) or {}).get("schema"), self.int_re)
                 for k, v in path_data.items()}
-
-    def resolve_form(self, form_data: dict[str, t.Any]) -> dict[str, t.Any]:
-        """Type an already-decoded form body; Connexion's list-of-strings shape is also accepted."""
-        if form_data and all(isinstance(v, list) and all(isinstance(x, str) for x in v)
-                             for v in form_data.values()) and any("[" in k for k in form_data):
-            from urllib.parse import quote
-
-            body = "&".join(f"{quote(k, safe='[]')}={quote(x, safe='')}"
-                            for k, values in form_data.items() for x in values)
-            form_data = codec.decode(body)
-        return coerce(form_data, self._body_schema or {"type": "object"}, self.int_re)
-
-
-class MoodleURIParser(PHPURIParser):
-    """The web-service parser: PARAM_INT only in canonical decimal form, as Moodle checks it."""
-
-    int_re = CANONICAL_INT_RE
 
 
 @functools.lru_cache(maxsize=1024)
@@ -312,127 +284,3 @@ class MockParameterValidator(ParameterValidator):
         if param.get("required"):
             return f"Missing {parameter_type} parameter '{param['name']}'"
         return None
-
-
-def _declared_length(scope: Scope) -> int:
-    for name, value in scope["headers"]:
-        if name == b"content-length":
-            return int(value)
-    return 0
-
-
-class _DirectBody:
-    """Connexion's ``wrap_receive`` without turning the channel into an async generator.
-
-    Same steps in the same order: a request without a declared body takes Connexion's own path
-    (default body, "RequestBody is required"); otherwise every message is read, the body parsed
-    and validated, and the messages are replayed to the app by Connexion's ``_insert_messages``.
-    The generator and its comprehension were a tenth of a PUT in the profile.
-    """
-
-    _nullable: bool
-
-    def _parse_raw(self, raw: bytes, scope: Scope) -> t.Any:
-        raise NotImplementedError
-
-    async def wrap_receive(self, receive: t.Any, *, scope: Scope) -> tuple[t.Any, Scope]:
-        if not _declared_length(scope):
-            return await super().wrap_receive(receive, scope=scope)  # type: ignore[misc]
-        messages = []
-        more = True
-        while more:
-            message = await receive()
-            messages.append(message)
-            more = message.get("more_body", False)
-        body = self._parse_raw(b"".join([m.get("body", b"") for m in messages]), scope)
-        if not (body is None and self._nullable):
-            self._validate(body)  # type: ignore[attr-defined]
-        return self._insert_messages(receive, messages=messages), scope  # type: ignore[attr-defined]
-
-
-class MockJSONValidator(_DirectBody, JSONRequestBodyValidator):
-    """JSON bodies through orjson, validated by a cached validator, left in the scope."""
-
-    @property
-    def _validator(self):  # type: ignore[override]
-        return _validator(self._schema)
-
-    def _parse_raw(self, raw: bytes, scope: Scope) -> t.Any:
-        body = decode_json(raw) if raw.strip() else None
-        scope[SCOPE_BODY] = body
-        return body
-
-    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> t.Any:
-        return self._parse_raw(b"".join([chunk async for chunk in stream]), scope)
-
-
-class MockFormValidator(_DirectBody, FormDataValidator):
-    """Form bodies decoded by the PHP codec (or taken from the WS router) and typed by schema."""
-
-    @property
-    def _validator(self):  # type: ignore[override]
-        return _validator(self._schema)
-
-    async def wrap_receive(self, receive: t.Any, *, scope: Scope) -> tuple[t.Any, Scope]:
-        """For a routed web-service call, validate the form the front decoded, without the stream.
-
-        Connexion's ``wrap_receive`` turns the receive channel into an async generator, parses and
-        validates, then replays the messages it read; the WS router's body is only a placeholder
-        (the real form is in ``SCOPE_FORM``), so here the parse-and-validate step runs alone and the
-        channel is left as it was. Every other body takes Connexion's path.
-        """
-        data = scope.get(SCOPE_FORM)
-        if data is None:
-            return await super().wrap_receive(receive, scope=scope)  # _DirectBody's
-        body = self._resolve(data, scope)
-        if not (body is None and self._nullable):
-            self._validate(body)
-        return receive, scope
-
-    def _resolve(self, data: dict[str, t.Any], scope: Scope) -> dict:
-        parser = self._uri_parser or PHPURIParser([], {"schema": self._schema})
-        body = parser.resolve_form(dict(data))
-        scope[SCOPE_BODY] = body
-        return body
-
-    def _parse_raw(self, raw: bytes, scope: Scope) -> dict:
-        # CodecError is mapped to a 400 by the error handlers.
-        return self._resolve(codec.decode(raw), scope)
-
-    async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: Scope) -> dict:
-        data = scope.get(SCOPE_FORM)
-        if data is None:
-            return self._parse_raw(b"".join([chunk async for chunk in stream]), scope)
-        async for _ in stream:  # drain the placeholder body the WS router left
-            pass
-        return self._resolve(data, scope)
-
-    def _validate(self, body: t.Any) -> None:
-        if not isinstance(body, dict):
-            raise BadRequestProblem("Parsed body must be a mapping")
-        if self._strict_validation:
-            extra = set(body) - set(_object_properties(self._schema))
-            # Only where the schema closes the object (every WS function does): NexSIS bodies
-            # accept unknown fields in JSON, so they must in form bodies too.
-            if extra and self._schema.get("additionalProperties") is False:
-                raise ExtraParameterProblem(param_type="formData", extra_params=sorted(extra))
-        try:
-            self._validator.validate(body)
-        except ValidationError as exc:
-            raise BadRequestProblem(detail=f"{exc.message}{format_error_with_path(exception=exc)}") from None
-
-
-def validator_map() -> dict[str, t.Any]:
-    """The ``validator_map`` argument for Connexion: ours for params, JSON and form bodies."""
-    from connexion.datastructures import MediaTypeDict
-    from connexion.validators import MultiPartFormDataValidator
-
-    return {
-        "parameter": MockParameterValidator,
-        "body": MediaTypeDict({
-            "*/*json": MockJSONValidator,
-            "application/x-www-form-urlencoded": MockFormValidator,
-            "multipart/form-data": MultiPartFormDataValidator,
-        }),
-    }
-

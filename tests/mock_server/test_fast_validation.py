@@ -18,7 +18,7 @@ import yaml
 from connexion.json_schema import resolve_refs
 from jsonschema import ValidationError
 
-from nexsis_mock.middleware.validation import RequestValidator, _object_properties
+from nexsis_mock.middleware.validation import RequestValidator, object_properties
 from nexsis_openapi import load_spec
 
 ADMIN = "mock/admin.yaml"
@@ -91,7 +91,7 @@ def _sample(schema: dict, depth: int = 0) -> t.Any:
         candidates += [v for v in schema["enum"] if v is not None]
     types = _types(schema)
     if depth < 6 and "object" in types:
-        props = _object_properties(schema)
+        props = object_properties(schema)
         full = {k: _sample(v, depth + 1) for k, v in props.items()}
         candidates += [{k: full[k] for k in _required(schema) if k in full}, full]
     if depth < 6 and "array" in types:

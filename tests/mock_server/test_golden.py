@@ -189,6 +189,11 @@ CHANGED: dict[str, Changed] = {
     "ws-setting-in-query": Changed(SETTINGS, same_as("ws-site-info-json")),
     "ws-setting-get": Changed(SETTINGS, same_as("ws-site-info-json")),
     "ws-setting-with-params": Changed(SETTINGS, ws_success),
+    # Defect fix: `server.php%23fn` is no server.php call (Apache would look for a file named
+    # `server.php#fn`); it reached the function's Connexion route and answered a NexSIS-style 401.
+    "ws-fragment-path": Changed("a path that is not server.php is no web-service call: 404 like any "
+                                "unknown path (was a 401 from the function's internal route)",
+                                same_as("ws-trailing-slash")),
 }
 #: A changed answer changes its journal entry in these fields only.
 CHANGED_ENTRY_FIELDS = ("status", "response")

@@ -1,0 +1,337 @@
+"""The one request path of the mock's APIs: every NexSIS and web-service request takes it.
+
+    limits -> decode -> find the endpoint -> faults -> authenticate -> validate
+           -> Service.call -> render -> journal
+
+``Pipeline.__call__`` reads top to bottom as that list; each step is a function of its own module
+(``limits``, ``moodle`` for the Moodle call, ``nexsis_mock.endpoints`` for the table, ``faults``,
+``auth``, ``validation``/``bodies``, ``render``, ``journal``). Unknown operations, 404 and 405
+take the same path as the others (and are journalled and can be faulted like them). Whatever is
+not an API request (the admin API, the Swagger UIs, other paths) goes to ``host``, the Connexion
+app, unchanged.
+
+Every refusal is an answer in the API's own form: NexSIS ``{"error", "message"}`` with its
+status, Moodle's exception envelope with HTTP 200 (in the call's format, the reason in
+``X-Mock-Detail``). An exception inside ``Service.call`` is a 500 ``internal_error`` (logged);
+if the answer had already started, it is re-raised, never answered twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import typing as t
+from dataclasses import dataclass, field
+
+from connexion.exceptions import ProblemException
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from nexsis_openapi import codec
+from nexsis_openapi.moodle import INVALID_PARAMETER, INVALID_TOKEN, SERVER_FIELDS, WS_PATH
+
+from ..endpoints import NEXSIS_PREFIX, Endpoint, EndpointTable, Miss
+from . import bodies
+from .auth import Unauthorized, nexsis_credential, ws_check
+from .conformance import nonconforming
+from .errors import ERROR_CODES, detail_header
+from .faults import FaultStore
+from .journal import RequestJournal
+from .limits import BodyTooLarge, LimitedReceive, LimitExceeded, check_encoding, declared_length, read_body
+from .moodle import WSCall, decode_call
+from .render import NEXSIS_JSON, dumps, encode, respond, ws_answer
+
+__all__ = ["Pipeline"]
+
+log = logging.getLogger("nexsis_mock")
+
+_UI_SUFFIXES = ("/ui", "/openapi.json", "/openapi.yaml")
+#: Decides whether a host request may proceed; answers it (401) itself when not.
+AdminGate = t.Callable[[Scope, Send], t.Awaitable[bool]]
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One request on its way through the pipeline: what the journal and the steps share."""
+
+    scope: Scope
+    receive: Receive
+    send: t.Any  # the journal's recorder (it knows whether the answer started)
+    body: bytes | LimitedReceive = b""
+    body_size: int = 0
+    wsfunction: str | None = None
+    fault: str | None = None
+    endpoint: Endpoint | None = None
+    extra: dict[str, t.Any] = field(default_factory=dict)
+
+
+class Pipeline:
+    """The mock's ASGI app for one server process (``nexsis_mock.app.create_app`` builds it)."""
+
+    def __init__(self, host: ASGIApp, *, service: t.Any, table: EndpointTable, journal: RequestJournal,
+                 faults: FaultStore, max_body: int, validate_responses: bool = False,
+                 threaded: bool = False, admin_gate: AdminGate | None = None) -> None:
+        self.host = host
+        self.service = service
+        self.table = table
+        self.journal = journal
+        self.faults = faults
+        self.max_body = max_body
+        self.validate_responses = validate_responses
+        self.threaded = threaded
+        self.admin_gate = admin_gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.host(scope, receive, send)
+            return
+        path = scope["path"]
+        is_ws = path == WS_PATH
+        if not is_ws and (not path.startswith(NEXSIS_PREFIX) or path.endswith(_UI_SUFFIXES)
+                          or path.startswith(NEXSIS_PREFIX + "/ui/")):
+            if self.admin_gate is None or await self.admin_gate(scope, send):
+                await self.host(scope, receive, send)
+            return
+        started = time.perf_counter()
+        exchange = Exchange(scope, receive, self.journal.recorder(send))
+        try:
+            await (self._ws(exchange) if is_ws else self._nexsis(exchange))
+        finally:
+            self.journal.record_exchange(exchange, started)
+
+    # -- NexSIS ---------------------------------------------------------------------------------
+    async def _nexsis(self, ex: Exchange) -> None:
+        scope = ex.scope
+        # 1. limits: path and query must be UTF-8; a declared body must fit
+        try:
+            check_encoding(scope)
+            length = declared_length(scope)
+            if length is not None and length > self.max_body:
+                ex.body_size = length
+                raise BodyTooLarge(f"the request body exceeds the mock's limit of {self.max_body} bytes")
+        except LimitExceeded as exc:
+            await self._nexsis_error(ex, exc.status, exc.message)
+            return
+        # 2. decode: the body is read (bounded) only once validation needs it
+        ex.body = limited = LimitedReceive(ex.receive, self.max_body, self.journal.keep)
+        # 3. find the endpoint
+        relative = scope["path"][len(NEXSIS_PREFIX):]
+        found = self.table.match(scope["method"], relative) if relative else Miss(404)
+        # 4. faults (they fire for every API request, found or not)
+        if self.faults and await self._fault(ex, None, "json"):
+            return
+        if isinstance(found, Miss):
+            await self._nexsis_miss(ex, found)
+            return
+        endpoint, path_params = found
+        ex.endpoint = endpoint
+        try:
+            # 5. authenticate, once
+            token = nexsis_credential(scope, endpoint, self.service.check_nexsis_token)
+            # 6. validate, once: parameters, then content type and body
+            scope["path_params"] = path_params
+            endpoint.params_validator.validate(scope)
+            params = await self._nexsis_params(ex, endpoint, limited, path_params)
+            # 7. Service.call
+            result = await self._call("nexsis", endpoint.operation_id, params, token)
+        except Unauthorized as exc:
+            await self._nexsis_error(ex, 401, exc.message)
+            return
+        except (ProblemException, LimitExceeded, codec.CodecError) as exc:
+            status, message = _refusal(exc)
+            await self._nexsis_error(ex, status, message)
+            return
+        except Exception as exc:
+            await self._internal_error(ex, exc)
+            return
+        # 8. render
+        if self.validate_responses and (problem := nonconforming(endpoint, result.status, result.body)):
+            await self._internal_error(ex, AssertionError(problem))
+            return
+        content = b"" if result.body is None else encode(result.body, dumps)
+        await respond(ex.send, result.status, content, result.headers, NEXSIS_JSON)
+
+    async def _nexsis_params(self, ex: Exchange, endpoint: Endpoint, limited: LimitedReceive,
+                             path_params: dict[str, t.Any]) -> dict[str, t.Any]:
+        """Path + query + body in one dict, as ``Service.call`` takes them (CONVENTIONS.md)."""
+        params: dict[str, t.Any] = {}
+        if endpoint.body is not None:
+            mime, _ = bodies.media_type(ex.scope["headers"], endpoint)
+            bodies.check_media_type(endpoint, mime)
+            body = await bodies.parse_body(endpoint, mime, bool(declared_length(ex.scope)),
+                                           lambda: read_body(limited, self.max_body))
+            if bodies.check_body(body):
+                if isinstance(body, dict):
+                    params.update(body)
+                elif body is not None:
+                    params["body"] = body
+        raw_query = ex.scope.get("query_string", b"")
+        if raw_query:
+            for name, value in endpoint.parser.resolve_decoded(codec.decode(raw_query)).items():
+                if name != "token":  # the credential is passed separately
+                    params[name[:-2] if name.endswith("[]") else name] = value
+        if path_params:
+            params.update(endpoint.parser.resolve_path(path_params))
+        return params
+
+    async def _nexsis_miss(self, ex: Exchange, miss: Miss) -> None:
+        if miss.redirect is not None:
+            scope = ex.scope
+            location = _url(scope, NEXSIS_PREFIX + miss.redirect)
+            await respond(ex.send, 307, b"", {"location": location})
+            return
+        headers = {"Allow": miss.allow} if miss.allow else None
+        message = "Method Not Allowed" if miss.status == 405 else "Not Found"
+        await self._nexsis_error(ex, miss.status, message, headers)
+
+    async def _nexsis_error(self, ex: Exchange, status: int, message: str,
+                            headers: dict[str, str] | None = None) -> None:
+        body = dumps({"error": ERROR_CODES.get(status, "error"), "message": message})
+        await respond(ex.send, status, body, headers, NEXSIS_JSON)
+
+    # -- Moodle web services --------------------------------------------------------------------
+    async def _ws(self, ex: Exchange) -> None:
+        scope = ex.scope
+        # 1. limits and 2. decode: query, bounded body, form, Moodle's merge of the two
+        try:
+            query = codec.decode(scope["query_string"]) if scope.get("query_string") else {}
+        except codec.CodecError as exc:
+            await self._ws_error(ex, INVALID_PARAMETER, "xml", f"query string: {exc}")
+            return
+        fmt = query.get("moodlewsrestformat") if query.get("moodlewsrestformat") in ("json", "xml") else "xml"
+        try:
+            raw = await read_body(ex.receive, self.max_body) if scope["method"] == "POST" else b""
+        except LimitExceeded as exc:
+            ex.body_size = self.max_body
+            await self._ws_error(ex, INVALID_PARAMETER, fmt, exc.message)
+            return
+        ex.body, ex.body_size = raw[: self.journal.keep], len(raw)
+        decoded = decode_call(query, raw, _content_type(scope), fmt)
+        if isinstance(decoded, tuple):  # the form body is refused: (format, reason)
+            await self._ws_error(ex, INVALID_PARAMETER, decoded[0], decoded[1])
+            return
+        call: WSCall = decoded
+        ex.wsfunction = call.function
+        # 3. find the endpoint (the function) and 4. faults
+        endpoint = self.table.ws_function(call.function)
+        ex.endpoint = endpoint
+        if self.faults and await self._fault(ex, call.function, call.format):
+            return
+        if endpoint is None:
+            # Functions the spec does not describe still have Moodle's answers (invalidtoken,
+            # invalidparameter, accessexception for a real function outside the token's service,
+            # invalidrecordunknown): the domain knows which, so it decides.
+            result = await self._call("moodle-ws", call.function or "", {}, call.token)
+            await self._ws_error(ex, result.body, call.format)
+            return
+        # 5. authenticate, once
+        problem = ws_check(call.token, self.service.check_ws_token)
+        if problem is not None:
+            await self._ws_error(ex, INVALID_TOKEN, call.format, problem)
+            return
+        # 6. validate, once, against the function's form schema
+        try:
+            params = self._ws_params(endpoint, call)
+        except ProblemException as exc:
+            await self._ws_error(ex, INVALID_PARAMETER, call.format, str(exc.detail or ""))
+            return
+        # 7. Service.call
+        try:
+            result = await self._call("moodle-ws", endpoint.operation_id, params, call.token)
+        except Exception as exc:
+            await self._internal_error(ex, exc)
+            return
+        # 8. render, in the call's format
+        if self.validate_responses and (problem := nonconforming(endpoint, result.status, result.body)):
+            await self._internal_error(ex, AssertionError(problem))
+            return
+        content, headers = ws_answer(result.body, call.format)
+        await respond(ex.send, result.status, content, {**headers, **result.headers} if result.headers
+                      else headers)
+
+    @staticmethod
+    def _ws_params(endpoint: Endpoint, call: WSCall) -> dict[str, t.Any]:
+        """The call's parameters coerced and checked by the function's schema (server fields out)."""
+        assert endpoint.body is not None
+        schema = endpoint.body.schema("application/x-www-form-urlencoded") or {}
+        form = {**call.params, "wsfunction": call.function, "moodlewsrestformat": "json"}
+        value = endpoint.parser.resolve_form(form, schema)
+        bodies.validate_form(endpoint, schema, value, strict=True)
+        return {k: v for k, v in value.items() if k not in SERVER_FIELDS}
+
+    async def _ws_error(self, ex: Exchange, envelope: t.Any, fmt: str, detail: str | None = None) -> None:
+        content, headers = ws_answer(envelope, fmt)
+        await respond(ex.send, 200, content, {**headers, **detail_header(detail)} if detail else headers)
+
+    # -- shared steps ---------------------------------------------------------------------------
+    async def _call(self, api: str, operation_id: str, params: dict[str, t.Any], token: str | None) -> t.Any:
+        if self.threaded:
+            return await run_in_threadpool(self.service.call, api, operation_id, params, token)
+        return self.service.call(api, operation_id, params, token)
+
+    async def _internal_error(self, ex: Exchange, exc: Exception) -> None:
+        if getattr(ex.send, "started", False):
+            raise exc
+        log.error("mock error on %s: %r", ex.scope.get("path"), exc, exc_info=exc)
+        await self._nexsis_error(ex, 500, str(exc) or ERROR_CODES[500])
+
+    async def _fault(self, ex: Exchange, wsfunction: str | None, fmt: str) -> bool:
+        """Apply the first fault rule that fires; True when it answered (or dropped) the request."""
+        rule = self.faults.take(ex.scope["method"], ex.scope["path"], wsfunction)
+        if rule is None:
+            return False
+        ex.fault = f"{rule.action}#{rule.id}"
+        if rule.latency_ms:
+            await asyncio.sleep(rule.latency_ms / 1000)
+        if rule.drop:
+            if not _drop(ex.receive):
+                raise ConnectionAbortedError("fault injection: connection dropped")
+            return True
+        if rule.moodle_exception is not None:
+            await self._ws_error(ex, rule.moodle_exception, fmt, f"injected by fault rule {rule.id}")
+            return True
+        if rule.status is not None:
+            body = rule.body if rule.body is not None else {
+                "error": ERROR_CODES.get(rule.status, "injected_fault"),
+                "message": f"fault injected by the mock (rule {rule.id})"}
+            await respond(ex.send, rule.status, dumps(body),
+                          {"content-type": NEXSIS_JSON, **detail_header(f"injected by fault rule {rule.id}")})
+            return True
+        return False
+
+
+def _refusal(exc: Exception) -> tuple[int, str]:
+    if isinstance(exc, ProblemException):
+        return exc.status, str(exc.detail or "") or ERROR_CODES.get(exc.status, "error")
+    if isinstance(exc, LimitExceeded):
+        return exc.status, exc.message
+    return 400, str(exc)
+
+
+def _content_type(scope: Scope) -> str:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return ""
+
+
+def _url(scope: Scope, path: str) -> str:
+    """The absolute URL of ``path`` on this server, as Starlette's redirect names it."""
+    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
+    if host is None:
+        server = scope.get("server") or ("localhost", 80)
+        host = f"{server[0]}:{server[1]}"
+    query = scope.get("query_string", b"")
+    return f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query.decode('latin-1')}" if query else "")
+
+
+def _drop(receive: Receive) -> bool:
+    """Close the client's connection without an answer; False when the server hides its transport."""
+    cycle = getattr(receive, "__self__", None)
+    transport = getattr(cycle, "transport", None)
+    if transport is None:
+        return False
+    transport.close()
+    cycle.disconnected = True  # uvicorn then neither answers 500 nor logs an error
+    return True

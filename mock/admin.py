@@ -8,26 +8,19 @@ from __future__ import annotations
 
 import re
 import typing as t
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from .middleware.faults import FaultError, FaultStore
 from .middleware.journal import RequestJournal
+from .result import Result
 
-__all__ = ["SPEC_PATH", "AdminAPI", "AdminResult"]
+__all__ = ["SPEC_PATH", "AdminAPI"]
 
 SPEC_PATH = Path(__file__).with_name("admin.yaml")
 
 
-@dataclass
-class AdminResult:
-    status: int
-    body: t.Any
-    headers: dict[str, str] = field(default_factory=dict)
-
-
-def _error(status: int, code: str, message: str) -> AdminResult:
-    return AdminResult(status, {"error": code, "message": message})
+def _error(status: int, code: str, message: str) -> Result:
+    return Result(status, {"error": code, "message": message})
 
 
 class AdminAPI:
@@ -36,61 +29,61 @@ class AdminAPI:
         self.journal = journal
         self.faults = faults
 
-    def adminHealth(self, params: dict, token: str | None, scope: dict) -> AdminResult:
-        return AdminResult(200, {"status": "ok", "stats": self.service.stats(),
+    def adminHealth(self, params: dict, token: str | None, scope: dict) -> Result:
+        return Result(200, {"status": "ok", "stats": self.service.stats(),
                                  "journal": len(self.journal), "faults": len(self.faults.list())})
 
-    def adminTokens(self, params: dict, token: str | None, scope: dict) -> AdminResult:
-        return AdminResult(200, self.service.tokens())
+    def adminTokens(self, params: dict, token: str | None, scope: dict) -> Result:
+        return Result(200, self.service.tokens())
 
-    def adminStats(self, params: dict, token: str | None, scope: dict) -> AdminResult:
-        return AdminResult(200, self.service.stats())
+    def adminStats(self, params: dict, token: str | None, scope: dict) -> Result:
+        return Result(200, self.service.stats())
 
-    def adminReset(self, params: dict, token: str | None, scope: dict) -> AdminResult:
+    def adminReset(self, params: dict, token: str | None, scope: dict) -> Result:
         self.service.reset()
         if not params.get("keep_journal"):
             self.journal.clear()
         if not params.get("keep_faults"):
             self.faults.clear()
-        return AdminResult(200, {"status": "reset"})
+        return Result(200, {"status": "reset"})
 
-    def adminExportState(self, params: dict, token: str | None, scope: dict) -> AdminResult:
-        return AdminResult(200, self.service.export_state())
+    def adminExportState(self, params: dict, token: str | None, scope: dict) -> Result:
+        return Result(200, self.service.export_state())
 
-    def adminImportState(self, params: dict, token: str | None, scope: dict) -> AdminResult:
+    def adminImportState(self, params: dict, token: str | None, scope: dict) -> Result:
         try:
             self.service.import_state(params)
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, "bad_request", f"not a state export: {exc}")
-        return AdminResult(200, {"status": "imported"})
+        return Result(200, {"status": "imported"})
 
-    def listRequests(self, params: dict, token: str | None, scope: dict) -> AdminResult:
+    def listRequests(self, params: dict, token: str | None, scope: dict) -> Result:
         try:
             entries = self.journal.select(
                 method=params.get("method"), path=params.get("path"), path_regex=params.get("path_regex"),
                 wsfunction=params.get("wsfunction"), status=params.get("status"), limit=params.get("limit"))
         except re.error as exc:
             return _error(400, "bad_request", f"path_regex is not a regular expression: {exc}")
-        return AdminResult(200, {"total": len(self.journal),
+        return Result(200, {"total": len(self.journal),
                                  "requests": [self.journal.as_dict(e) for e in entries]})
 
-    def clearRequests(self, params: dict, token: str | None, scope: dict) -> AdminResult:
-        return AdminResult(200, {"status": "cleared", "removed": self.journal.clear()})
+    def clearRequests(self, params: dict, token: str | None, scope: dict) -> Result:
+        return Result(200, {"status": "cleared", "removed": self.journal.clear()})
 
-    def listFaults(self, params: dict, token: str | None, scope: dict) -> AdminResult:
-        return AdminResult(200, [rule.as_dict() for rule in self.faults.list()])
+    def listFaults(self, params: dict, token: str | None, scope: dict) -> Result:
+        return Result(200, [rule.as_dict() for rule in self.faults.list()])
 
-    def addFault(self, params: dict, token: str | None, scope: dict) -> AdminResult:
+    def addFault(self, params: dict, token: str | None, scope: dict) -> Result:
         try:
             rule = self.faults.add(params)
         except FaultError as exc:
             return _error(400, "bad_request", str(exc))
-        return AdminResult(201, rule.as_dict())
+        return Result(201, rule.as_dict())
 
-    def clearFaults(self, params: dict, token: str | None, scope: dict) -> AdminResult:
-        return AdminResult(200, {"status": "cleared", "removed": self.faults.clear()})
+    def clearFaults(self, params: dict, token: str | None, scope: dict) -> Result:
+        return Result(200, {"status": "cleared", "removed": self.faults.clear()})
 
-    def deleteFault(self, params: dict, token: str | None, scope: dict) -> AdminResult:
+    def deleteFault(self, params: dict, token: str | None, scope: dict) -> Result:
         if not self.faults.delete(params["id"]):
             return _error(404, "not_found", f"no fault rule {params['id']}")
-        return AdminResult(200, {"status": "deleted"})
+        return Result(200, {"status": "deleted"})

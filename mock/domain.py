@@ -14,17 +14,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import orjson
 
 from nexsis_mock import fixtures
-from nexsis_mock.handlers import NEXSIS, WS, Ctx, MoodleError, NexsisError, Reply, load_all
+from nexsis_mock.handlers import NEXSIS, WS, Ctx, MoodleError, NexsisError, load_all
 from nexsis_mock.handlers.nexsis import PATH_PARAMS, ROUTES, sql_time
 from nexsis_mock.handlers.ws import invalid_parameter, missing_record
 from nexsis_mock.handlers.ws.params import validate_function
+from nexsis_mock.result import Result
 from nexsis_mock.store.persistence import Journal
 from nexsis_mock.store.records import LogEntry
 from nexsis_mock.store.state import State
@@ -103,15 +103,6 @@ MAX_LOGS = 20_000
 _LOG_BODY_LIMIT = 1000
 _FLUSH_AFTER_S = 1.0
 _FLUSH_AFTER_N = 200
-
-
-@dataclass
-class Result:
-    """An answer: HTTP status, JSON-able body (None = no body), extra headers."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 def _invalid_token() -> MoodleError:
@@ -444,8 +435,8 @@ class Service:
             body = NEXSIS[operation_id].func(ctx, params)
         except NexsisError as exc:
             return Result(exc.status, {"error": exc.code, "message": exc.message})
-        if isinstance(body, Reply):
-            return Result(body.status, body.body, body.headers)
+        if isinstance(body, Result):
+            return body
         return Result(200, body)
 
     def _ws(self, ctx: Ctx, function: str, params: dict[str, Any]) -> Result:
@@ -465,7 +456,7 @@ class Service:
             cleaned = validate_function(function, params)
             body = WS[function].func(ctx, cleaned)
         except MoodleError as exc:
-            return Result(200, exc.body())
+            return Result(200, exc.body(), detail=exc.detail or None)
         return Result(200, body)
 
     # ------------------------------------------------------------------ logs and persistence

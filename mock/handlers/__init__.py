@@ -14,10 +14,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nexsis_mock.result import Result
 from nexsis_mock.store.records import WsToken
 from nexsis_mock.store.state import State
 
+#: ``handler(ctx, params) -> body``, or a ``Result`` for another status or extra headers.
 Handler = Callable[["Ctx", dict[str, Any]], Any]
+
+__all__ = ["NEXSIS", "WS", "Ctx", "Handler", "MoodleError", "NexsisError", "Operation", "Result",
+           "load_all", "nexsis_op", "ws_function"]
 
 
 class NexsisError(Exception):
@@ -31,25 +36,17 @@ class NexsisError(Exception):
 
 
 class MoodleError(Exception):
-    """A Moodle exception envelope; always HTTP 200 on the wire."""
+    """A Moodle exception envelope; always HTTP 200 on the wire. ``detail`` says why (not sent)."""
 
-    def __init__(self, exception: str, errorcode: str, message: str) -> None:
+    def __init__(self, exception: str, errorcode: str, message: str, detail: str = "") -> None:
         super().__init__(message)
         self.exception = exception
         self.errorcode = errorcode
         self.message = message
+        self.detail = detail
 
     def body(self) -> dict[str, str]:
         return {"exception": self.exception, "errorcode": self.errorcode, "message": self.message}
-
-
-@dataclass
-class Reply:
-    """A handler answer with a status other than 200 (or extra headers)."""
-
-    status: int
-    body: Any
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass

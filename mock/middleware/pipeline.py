@@ -29,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nexsis_openapi import codec
-from nexsis_openapi.moodle import INVALID_PARAMETER, INVALID_TOKEN, SERVER_FIELDS, WS_PATH
+from nexsis_openapi.moodle import INVALID_PARAMETER, INVALID_TOKEN, WS_PATH
 
 from ..endpoints import NEXSIS_PREFIX, Endpoint, EndpointTable, Miss
 from . import bodies
@@ -223,19 +223,17 @@ class Pipeline:
             # invalidparameter, accessexception for a real function outside the token's service,
             # invalidrecordunknown): the domain knows which, so it decides.
             result = await self._call("moodle-ws", call.function or "", {}, call.token)
-            await self._ws_error(ex, result.body, call.format)
+            await self._ws_error(ex, result.body, call.format, result.detail)
             return
         # 5. authenticate, once
         problem = ws_check(call.token, self.service.check_ws_token)
         if problem is not None:
             await self._ws_error(ex, INVALID_TOKEN, call.format, problem)
             return
-        # 6. validate, once, against the function's form schema
-        try:
-            params = self._ws_params(endpoint, call)
-        except ProblemException as exc:
-            await self._ws_error(ex, INVALID_PARAMETER, call.format, str(exc.detail or ""))
-            return
+        # 6. validate, once: Moodle's validate_parameters on the function's description
+        #    (nexsis_openapi.moodle.signature, from the spec), inside Service.call, which must
+        #    refuse the same calls without HTTP; its reason comes back as the result's detail.
+        params = call.params
         # 7. Service.call
         try:
             result = await self._call("moodle-ws", endpoint.operation_id, params, call.token)
@@ -247,18 +245,9 @@ class Pipeline:
             await self._internal_error(ex, AssertionError(problem))
             return
         content, headers = ws_answer(result.body, call.format)
-        await respond(ex.send, result.status, content, {**headers, **result.headers} if result.headers
-                      else headers)
-
-    @staticmethod
-    def _ws_params(endpoint: Endpoint, call: WSCall) -> dict[str, t.Any]:
-        """The call's parameters coerced and checked by the function's schema (server fields out)."""
-        assert endpoint.body is not None
-        schema = endpoint.body.schema("application/x-www-form-urlencoded") or {}
-        form = {**call.params, "wsfunction": call.function, "moodlewsrestformat": "json"}
-        value = endpoint.parser.resolve_form(form, schema)
-        bodies.validate_form(endpoint, schema, value, strict=True)
-        return {k: v for k, v in value.items() if k not in SERVER_FIELDS}
+        if result.headers or result.detail:
+            headers = {**headers, **result.headers, **(detail_header(result.detail) if result.detail else {})}
+        await respond(ex.send, result.status, content, headers)
 
     async def _ws_error(self, ex: Exchange, envelope: t.Any, fmt: str, detail: str | None = None) -> None:
         content, headers = ws_answer(envelope, fmt)

@@ -177,6 +177,39 @@ def ws_success(got: dict[str, t.Any], golden: Golden) -> None:
     assert "exception" not in json.loads(decode_body(got["body"]))
 
 
+def _same_but_detail(name: str, detail: str) -> Check:
+    def check(got: dict[str, t.Any], golden: Golden) -> None:
+        want = golden[name]
+        ignored = ("x-mock-detail", "content-length")
+        assert (got["status"], got["body"]) == (want["status"], want["body"])
+        assert {k: v for k, v in got["headers"].items() if k not in ignored} == \
+            {k: v for k, v in want["headers"].items() if k not in ignored}
+        assert got["headers"]["x-mock-detail"] == detail
+
+    return check
+
+
+VALIDATED_ONCE = "a web-service call is validated once, by Moodle's validate_parameters on the " \
+                 "function's description from the spec (issue 9); X-Mock-Detail now gives its reason"
+_UNEXPECTED = "parameters: unexpected keys ({}) detected"
+#: case -> the new X-Mock-Detail (body, status and every other header stay golden).
+NEW_DETAILS = {
+    **{f"ws-{name}-unknown-param": _UNEXPECTED.format("bogus") for name in (
+        "site-info", "get-programs", "get-allocations", "get-cohorts", "allocate", "update-allocation",
+        "archive", "archive-second", "restore", "add-cohort", "delete-cohort", "delete-allocations",
+        "create-groups", "add-members", "delete-members", "delete-groups")},
+    "ws-bad-int": "programid: the value is 'abc', the server was expecting \"int\" type",
+    "ws-bad-int-xml": "programid: the value is '1.5', the server was expecting \"int\" type",
+    "ws-missing-param": "parameters: missing required key in single structure: programid",
+    "ws-missing-nested": "members[0]: missing required key in single structure: userid",
+    "ws-scalar-for-list": "groupids: only arrays accepted, the bad value is '5'",
+    "ws-list-for-scalar": "programid: scalar type expected, array or object received",
+    "ws-bad-encoding": _UNEXPECTED.format("x"),
+    "ws-setting-unknown": _UNEXPECTED.format("moodlewssettingfoo"),
+    "ws-setting-lang-plain": _UNEXPECTED.format("lang"),
+    "ws-query-bad-encoding": _UNEXPECTED.format("x"),
+}
+
 SETTINGS = "Moodle's moodlewssetting* parameters are accepted with every function (issue 9, " \
            "moodle-ws-facts.md 'Settings parameters'); they were invalidparameter"
 
@@ -194,6 +227,7 @@ CHANGED: dict[str, Changed] = {
     "ws-fragment-path": Changed("a path that is not server.php is no web-service call: 404 like any "
                                 "unknown path (was a 401 from the function's internal route)",
                                 same_as("ws-trailing-slash")),
+    **{name: Changed(VALIDATED_ONCE, _same_but_detail(name, detail)) for name, detail in NEW_DETAILS.items()},
 }
 #: A changed answer changes its journal entry in these fields only.
 CHANGED_ENTRY_FIELDS = ("status", "response")

@@ -19,6 +19,7 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
+from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import resolve_refs
 
 from nexsis_openapi import load_spec
@@ -77,6 +78,9 @@ class Endpoint:
     regex: re.Pattern[str] | None = None
     #: Path parameters typed by the route (number -> float, integer -> int), as Starlette's convertors.
     convertors: dict[str, t.Callable[[str], t.Any]] = field(default_factory=dict)
+    #: Required query parameters, and the path parameters with their definitions (for ``check``).
+    required_query: tuple[dict[str, t.Any], ...] = ()
+    path_defs: tuple[dict[str, t.Any], ...] = ()
     #: The compiled body validators by schema id (built on first use: start-up stays fast).
     _validators: dict[int, RequestValidator] = field(default_factory=dict)
 
@@ -85,6 +89,29 @@ class Endpoint:
         if hit is None:
             hit = self._validators[id(schema)] = RequestValidator(schema)
         return hit
+
+    def check_parameters(self, scope: t.MutableMapping[str, t.Any], path_params: dict[str, t.Any]
+                         ) -> dict[str, t.Any]:
+        """Validate query and path parameters (Connexion's rules and messages); the typed path values.
+
+        Without a query string only the path values and the required query parameters can fail,
+        so they are checked directly; with one, Connexion's ``ParameterValidator`` runs whole.
+        """
+        resolved = self.parser.resolve_path(path_params) if path_params else {}
+        if scope.get("query_string"):
+            scope["path_params"] = path_params
+            self.params_validator.validate(scope)
+            return resolved
+        check = self.params_validator.validate_parameter
+        for param in self.required_query:
+            error = check("query", None, param)
+            if error:
+                raise BadRequestProblem(detail=error)
+        for param in self.path_defs:
+            error = check("path", resolved.get(param["name"]), param)
+            if error:
+                raise BadRequestProblem(detail=error)
+        return resolved
 
     @property
     def label(self) -> str:
@@ -163,6 +190,8 @@ def _endpoint(api: str, template: str, method: str, item: dict[str, t.Any], op: 
     statuses = frozenset(int(s) for s in op.get("responses", {}) if s.isdigit())
     endpoint = Endpoint(api, op["operationId"], method.upper(), template, security, parameters, parser,
                         validator, body, op.get("responses", {}), write(api, op), statuses)
+    endpoint.required_query = tuple(p for p in parameters if p["in"] == "query" and p.get("required"))
+    endpoint.path_defs = tuple(p for p in parameters if p["in"] == "path")
     if api == "nexsis":
         endpoint.regex, endpoint.convertors = _route_regex(template, parameters)
     return endpoint
@@ -178,6 +207,12 @@ def _default_write(api: str, op: dict[str, t.Any]) -> bool:
     if api == "moodle-ws":
         return op.get("x-moodle-type") == "write"
     return False
+
+
+def _head(template: str) -> str | None:
+    """The literal first segment of a route, None when it starts with a parameter."""
+    head = template[1:].split("/", 1)[0] if template.startswith("/") else template
+    return None if "{" in head else head
 
 
 class EndpointTable:
@@ -207,6 +242,11 @@ class EndpointTable:
                     else:
                         self.ws[template.partition("#")[2]] = endpoint
         self._allow = self._allow_table()
+        # Routes bucketed by their literal first segment; a route starting with a parameter is in
+        # every bucket. Each bucket keeps spec order, so its first match is the table's first match.
+        heads = {_head(e.template) for e in self.nexsis} - {None}
+        self._param_first = [e for e in self.nexsis if _head(e.template) is None]
+        self._by_head = {h: [e for e in self.nexsis if _head(e.template) in (h, None)] for h in heads}
         # Literal paths resolved once, by the same first-match search a request would make.
         self._static: dict[tuple[str, str], Endpoint] = {}
         for e in self.nexsis:
@@ -235,7 +275,10 @@ class EndpointTable:
         return next((methods for regex, methods in self._allow if regex.match(path)), None)
 
     def _path_matches(self, path: str) -> t.Iterator[tuple[Endpoint, dict[str, str]]]:
-        for endpoint in self.nexsis:
+        """Endpoints whose route matches ``path``, in spec order (only those that can: by first segment)."""
+        head = path[1:].split("/", 1)[0] if path.startswith("/") else None
+        candidates = self._by_head.get(head, self._param_first) if head is not None else self.nexsis
+        for endpoint in candidates:
             assert endpoint.regex is not None
             match = endpoint.regex.match(path)
             if match is not None:

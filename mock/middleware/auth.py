@@ -71,7 +71,7 @@ def nexsis_credential(scope: t.Mapping[str, t.Any], endpoint: Endpoint, check: C
             if scheme.lower() != "bearer":
                 continue
             if check(token):
-                return _handler_token(scope)
+                return token.strip() or _handler_token(scope)
             errors.append("Provided token is not valid")
         else:
             where, name = alternative

@@ -130,9 +130,8 @@ class Pipeline:
             # 5. authenticate, once
             token = nexsis_credential(scope, endpoint, self.service.check_nexsis_token)
             # 6. validate, once: parameters, then content type and body
-            scope["path_params"] = path_params
-            endpoint.params_validator.validate(scope)
-            params = await self._nexsis_params(ex, endpoint, limited, path_params)
+            typed_path = endpoint.check_parameters(scope, path_params)
+            params = await self._nexsis_params(ex, endpoint, limited, typed_path)
             # 7. Service.call
             result = await self._call("nexsis", endpoint.operation_id, params, token)
         except Unauthorized as exc:
@@ -153,7 +152,7 @@ class Pipeline:
         await respond(ex.send, result.status, content, result.headers, NEXSIS_JSON)
 
     async def _nexsis_params(self, ex: Exchange, endpoint: Endpoint, limited: LimitedReceive,
-                             path_params: dict[str, t.Any]) -> dict[str, t.Any]:
+                             typed_path: dict[str, t.Any]) -> dict[str, t.Any]:
         """Path + query + body in one dict, as ``Service.call`` takes them (CONVENTIONS.md)."""
         params: dict[str, t.Any] = {}
         if endpoint.body is not None:
@@ -171,8 +170,7 @@ class Pipeline:
             for name, value in endpoint.parser.resolve_decoded(codec.decode(raw_query)).items():
                 if name != "token":  # the credential is passed separately
                     params[name[:-2] if name.endswith("[]") else name] = value
-        if path_params:
-            params.update(endpoint.parser.resolve_path(path_params))
+        params.update(typed_path)
         return params
 
     async def _nexsis_miss(self, ex: Exchange, miss: Miss) -> None:

@@ -16,12 +16,13 @@ import requests
 
 from nexsis_contracts.catalog import OperationInfo
 from nexsis_contracts.results import OperationResult
+from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
 
 WRONG_TOKEN = "nexsis-contracts-invalid-token-0000"
 
 
-def _send(run: Any, case: Any, **kwargs: Any) -> Any | None:
+def _send(run: RunContext, case: Any, **kwargs: Any) -> Any | None:
     try:
         return case.call(session=run.session, **kwargs)
     except (RefusedRequest, requests.RequestException):
@@ -50,14 +51,14 @@ def _capability_checked(info: OperationInfo) -> bool:
     )
 
 
-def probe_operation(run: Any, case: Any, info: OperationInfo, result: OperationResult) -> None:
+def probe_operation(run: RunContext, case: Any, info: OperationInfo, result: OperationResult) -> None:
     if info.api == "nexsis":
         _nexsis(run, case, info, result)
     else:
         _ws(run, case, info, result)
 
 
-def _nexsis(run: Any, case: Any, info: OperationInfo, result: OperationResult) -> None:
+def _nexsis(run: RunContext, case: Any, info: OperationInfo, result: OperationResult) -> None:
     token = run.settings.tokens.get("nexsis") or ""
     variants = {
         "auth_missing_token": {},
@@ -98,7 +99,7 @@ def _nexsis(run: Any, case: Any, info: OperationInfo, result: OperationResult) -
             )
 
 
-def _ws(run: Any, case: Any, info: OperationInfo, result: OperationResult) -> None:
+def _ws(run: RunContext, case: Any, info: OperationInfo, result: OperationResult) -> None:
     token = run.settings.tokens.get("moodle-ws") or ""
     variants = {
         "auth_missing_token": {},

@@ -62,7 +62,7 @@ class NexsisItem(pytest.Item):
     def repr_failure(self, excinfo: Any, style: Any = None) -> str:
         if isinstance(excinfo.value, NexsisFailure):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style)
+        return str(super().repr_failure(excinfo, style))
 
     def reportinfo(self) -> tuple[str, int, str]:
         return f"nexsis:{self.api}", 0, f"{self.api}::{self.operation}"

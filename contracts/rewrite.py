@@ -16,11 +16,14 @@ from __future__ import annotations
 import itertools
 import threading
 import zlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nexsis_contracts.catalog import NEXSIS_CREATABLE, NEXSIS_ID_KINDS, WS_ID_KINDS, OperationInfo
 from nexsis_contracts.config import Settings
 from nexsis_contracts.safety import Ledger, iter_ws_ids
+
+if TYPE_CHECKING:
+    from nexsis_contracts.graph import FixtureGraph
 
 #: Framing headers are the HTTP layer's, not the API's: a generated `Content-Length: ` makes the web
 #: server (not the application) refuse the request with its own error page, which says nothing about
@@ -51,7 +54,7 @@ class Rewriter:
         self.nexsis_pool: dict[str, list[str]] = {}  # kind -> ids created by setup (owned)
         self._counter = itertools.count(1)
         self._lock = threading.Lock()
-        self.graph: Any = None  # graph.FixtureGraph, set by the run once it can send requests
+        self.graph: FixtureGraph | None = None  # set by the run once it can send requests
 
     def fresh(self, kind: str) -> str:
         with self._lock:
@@ -104,7 +107,7 @@ class Rewriter:
         if info.api == "nexsis":
             self._nexsis(case, info, safe, salt, destructive)
         else:
-            shared = self.graph.shared_ws() if destructive else {}
+            shared = self.graph.shared_ws() if destructive and self.graph is not None else {}
             self._ws(case, info, safe, salt, exclude=shared)
 
     def _bind(self, case: Any, info: OperationInfo, anchor: Any) -> None:

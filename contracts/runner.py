@@ -14,17 +14,25 @@ import time
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
 
 from nexsis_contracts.catalog import Catalog, OperationInfo
+from nexsis_contracts.checks.selection import checks_for
+from nexsis_contracts.cleanup import cleanup
+from nexsis_contracts.concurrency import serialize_ast_parse
 from nexsis_contracts.config import ConfigError, Settings
+from nexsis_contracts.dry_run import dry_run
+from nexsis_contracts.evidence import connection_dropped, curl_of, exchange_of, request_of
 from nexsis_contracts.results import FailureRecord, OperationResult, RunResult
 from nexsis_contracts.rewrite import Rewriter, Skip
 from nexsis_contracts.safety import Guard, Ledger, RefusedRequest
 from nexsis_contracts.transport import BudgetExhausted, GuardedSession, RateLimiter, Recorder
-from nexsis_openapi import redact, redact_text
+from nexsis_openapi import redact_text
+
+if TYPE_CHECKING:
+    from nexsis_contracts.graph import FixtureGraph
 
 
 class Terminated(BaseException):
@@ -33,28 +41,6 @@ class Terminated(BaseException):
 
 class Unreachable(Exception):
     """The target does not answer, or refuses the given tokens outright (exit 3)."""
-
-
-def request_of(req: Any, secrets: tuple[str, ...]) -> dict[str, Any]:
-    """The request as it went out, redacted, for reports (and the curl line built from it)."""
-    body = req.body or b""
-    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
-    return {
-        "method": str(req.method),
-        "url": redact_text(str(req.url), secrets),
-        "headers": redact(dict(req.headers), secrets),
-        "body": redact_text(text[:4000], secrets),
-    }
-
-
-def exchange_of(response: Any, secrets: tuple[str, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
-    request = request_of(response.request, secrets)
-    resp = {
-        "status": response.status_code,
-        "headers": redact(dict(response.headers), secrets),
-        "body": redact_text((response.content or b"")[:4000].decode("utf-8", "replace"), secrets),
-    }
-    return request, resp
 
 
 class Run:
@@ -83,7 +69,7 @@ class Run:
         self.auth_confirmed: set[str] = set()
         self.first_positive: dict[str, Any] = {}
         self.first_success: dict[str, Any] = {}  # WS: a positive case the full token ran successfully
-        self.graph: Any = None  # graph.FixtureGraph once the target answered the preflight
+        self.graph: FixtureGraph | None = None  # once the target answered the preflight
         self._lock = threading.Lock()
 
     def _summary(self) -> dict[str, Any]:
@@ -286,7 +272,8 @@ class Run:
             result.refused += 1
             return None
         except requests.ConnectionError as exc:
-            if _dropped(exc) and isinstance(getattr(exc, "request", None), requests.PreparedRequest):
+            sent = getattr(exc, "request", None)
+            if connection_dropped(exc) and isinstance(sent, requests.PreparedRequest):
                 # The server took the request and closed the connection without answering: it crashed.
                 self.record_dropped(result, exc)
             else:
@@ -308,38 +295,7 @@ class Run:
         return response
 
     def checks_for(self, case: Any, info: OperationInfo, response: Any = None) -> list[Any]:
-        from schemathesis.checks import not_a_server_error
-        from schemathesis.core.parameters import ParameterLocation
-        from schemathesis.specs.openapi import checks as st
-
-        from nexsis_contracts.checks import form_wire, moodle_ws
-        from nexsis_contracts.checks.common import nexsis_request_valid_on_wire
-
-        common = [
-            not_a_server_error,
-            st.status_code_conformance,
-            st.content_type_conformance,
-            st.response_schema_conformance,
-        ]
-        if info.api == "moodle-ws":
-            return [
-                *common,
-                moodle_ws.ws_exception_envelope,
-                moodle_ws.ws_result_matches_function,
-                moodle_ws.ws_negative_data_rejection,
-            ]
-        out = [*common, st.response_headers_conformance]
-        negative = case.meta is not None and case.meta.generation.mode.is_negative
-        if negative and (response is None or not nexsis_request_valid_on_wire(case, response)):
-            form_body_negative = (case.media_type or "").endswith(
-                "x-www-form-urlencoded"
-            ) and case.meta.is_negative_at(ParameterLocation.BODY)
-            out.append(
-                form_wire.form_negative_data_rejection if form_body_negative else st.negative_data_rejection
-            )
-        if info.operation_id not in self.auth_confirmed:
-            out.append(st.ignored_auth)
-        return out
+        return checks_for(case, info, response, confirmed_auth=info.operation_id in self.auth_confirmed)
 
     def validate(
         self, case: Any, response: Any, info: OperationInfo, result: OperationResult, kwargs: dict[str, Any]
@@ -382,7 +338,7 @@ class Run:
         secrets = self.settings.secrets
         request, resp = exchange_of(response, secrets)
         # Built from the request as sent (schemathesis' own curl re-serializes with its default form encoder).
-        curl = _curl(request)
+        curl = curl_of(request)
         result.add_failure(
             FailureRecord(
                 check=check,
@@ -408,7 +364,7 @@ class Run:
                 message=message,
                 request=request,
                 response={"status": None, "headers": {}, "body": ""},
-                curl=_curl(request),
+                curl=curl_of(request),
             )
         )
 
@@ -420,145 +376,10 @@ class Run:
         if case is not None:
             probe_operation(self, case, info, result)
 
-    # -- dry run ---------------------------------------------------------------------------------------
+    # -- dry run and cleanup: modules of their own --------------------------------------------------
     def _dry_run(self, work: list[tuple[str, Any, OperationInfo]]) -> None:
-        from hypothesis import HealthCheck, Phase, given, seed
-        from hypothesis import settings as hsettings
-        from schemathesis import GenerationMode
+        dry_run(self, work)
 
-        for api, operation, info in work:
-            self.result.results.append(OperationResult(api=api, name=info.operation_id, label=info.label))
-            for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                plan = self._planner(info)
-                test = hsettings(
-                    max_examples=self.settings.max_examples,
-                    database=None,
-                    deadline=None,
-                    phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=list(HealthCheck),
-                )(given(case=operation.as_strategy(generation_mode=mode))(plan))
-                seed(self.settings.seed ^ zlib.crc32(f"{api}:{info.operation_id}:{mode.value}".encode()))(
-                    test
-                )()
-
-    def _planner(self, info: OperationInfo) -> Callable[[Any], None]:
-        """What --dry-run does with a case: rewrite it, ask the guard, list it; never send it."""
-        from requests import Request
-
-        def plan(case: Any) -> None:
-            try:
-                self.rewriter.apply(case, info)
-            except Skip as skip:
-                self.result.planned.append(f"SKIP {info.operation_id} ({skip})")
-                return
-            data = case.as_transport_kwargs(headers=self.auth_kwargs(info.api).get("headers"))
-            prepared = self.session.prepare_request(
-                Request(
-                    method=data["method"],
-                    url=data["url"],
-                    params=data.get("params"),
-                    data=data.get("data"),
-                    json=data.get("json"),
-                    headers=data.get("headers"),
-                )
-            )
-            url = str(prepared.url).split("#")[0]
-            decision = self.guard.classify(str(prepared.method), url, prepared.body)
-            refused = self.guard._refusal(decision, str(prepared.method))
-            line = f"{prepared.method} {url}"
-            if prepared.body:
-                b = prepared.body
-                line += " " + (b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b))[:200]
-            line = redact_text(line, self.settings.secrets)
-            self.result.planned.append(("REFUSE " + line + f"  ({refused})") if refused else line)
-
-        return plan
-
-    # -- cleanup ----------------------------------------------------------------------------------------
     def cleanup(self) -> None:
         """Undo what the run created; runs even after Ctrl-C (a second Ctrl-C is ignored meanwhile)."""
-        in_main = threading.current_thread() is threading.main_thread()
-        old = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
-        self.session.enforce_budget = False
-        try:
-            for item in self.ledger.pending():
-                try:
-                    if item.api == "nexsis":
-                        url = self.settings.target("nexsis") + item.path
-                        resp = self.session.delete(url, **self.auth_kwargs("nexsis"))
-                        ok = resp.status_code in (200, 204, 404)
-                        detail = f"HTTP {resp.status_code}"
-                    else:
-                        from nexsis_openapi import codec
-
-                        url = self.settings.target("moodle-ws") + "/webservice/rest/server.php"
-                        form = {**(item.form or {}), "moodlewsrestformat": "json"}
-                        resp = self.session.post(
-                            url,
-                            params=self.auth_kwargs("moodle-ws")["params"],
-                            data=codec.encode(form).encode(),
-                            headers={"Content-Type": "application/x-www-form-urlencoded"},
-                        )
-                        try:
-                            body = resp.json()
-                        except ValueError:
-                            body = None
-                        ok = resp.status_code == 200 and not (isinstance(body, dict) and "exception" in body)
-                        detail = f"HTTP {resp.status_code} {str(body)[:120]}"
-                    if ok:
-                        item.done = True
-                        self.result.cleanup_done.append(item.description)
-                    else:
-                        item.error = detail
-                except (requests.RequestException, RefusedRequest) as exc:
-                    item.error = f"{type(exc).__name__}: {exc}"
-                if not item.done:
-                    self.result.cleanup_failed.append(
-                        redact_text(f"{item.description}: {item.error}", self.settings.secrets)
-                    )
-        finally:
-            if old is not None:
-                signal.signal(signal.SIGINT, old)
-
-
-_AST_LOCK = threading.RLock()
-
-
-def serialize_ast_parse() -> None:
-    """Make `ast.parse` safe to call from several threads (needed for --workers > 1).
-
-    CPython's AST constructor keeps its recursion depth in per-interpreter state, so two threads
-    parsing at once can fail with `SystemError: AST constructor recursion depth mismatch`
-    (python/cpython#106905). hypothesis parses source while drawing (strategy and lambda reprs), so
-    parallel operations hit it. Serializing the parse costs nothing measurable here.
-    """
-    import ast
-
-    if getattr(ast.parse, "_nexsis_serialized", False):
-        return
-    original = ast.parse
-
-    def parse(*args: Any, **kwargs: Any) -> Any:
-        with _AST_LOCK:
-            return original(*args, **kwargs)
-
-    parse._nexsis_serialized = True  # type: ignore[attr-defined]
-    ast.parse = parse  # type: ignore[assignment]
-
-
-def _dropped(exc: requests.ConnectionError) -> bool:
-    text = repr(exc)
-    return "RemoteDisconnected" in text or "Connection aborted" in text or "ConnectionResetError" in text
-
-
-def _curl(request: dict[str, Any]) -> str:
-    import shlex
-
-    parts = ["curl", "-X", request["method"], shlex.quote(request["url"])]
-    for key, value in request["headers"].items():
-        if key.lower() in ("content-length", "user-agent", "accept-encoding", "connection"):
-            continue
-        parts += ["-H", shlex.quote(f"{key}: {value}")]
-    if request.get("body"):
-        parts += ["--data-raw", shlex.quote(request["body"])]
-    return " ".join(parts)
+        cleanup(self)

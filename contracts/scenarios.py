@@ -16,6 +16,7 @@ from urllib.parse import quote
 import requests
 
 from nexsis_contracts.results import OperationResult
+from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
 
 
@@ -28,7 +29,7 @@ class StepFailed(AssertionError):
 class Client:
     """Plain NexSIS/WS calls through the guarded session, for fixtures and scenarios."""
 
-    def __init__(self, run: Any) -> None:
+    def __init__(self, run: RunContext) -> None:
         self.run = run
         self.base = run.settings.target("nexsis") + run.catalog.prefixes.get("nexsis", "")
 
@@ -68,7 +69,7 @@ def _user_body(uid: str) -> dict[str, Any]:
     }
 
 
-def _judge(run: Any, result: OperationResult, api: str, operation_id: str, response: Any) -> None:
+def _judge(run: RunContext, result: OperationResult, api: str, operation_id: str, response: Any) -> None:
     """Run the operation's schemathesis checks on a scenario response."""
     schema = run.schemas.get(api)
     info = run.catalog.find(api, operation_id)
@@ -110,7 +111,7 @@ def _judge(run: Any, result: OperationResult, api: str, operation_id: str, respo
             result.errors.append(f"{check.__name__}: {type(exc).__name__}: {exc}"[:300])
 
 
-def run_scenarios(run: Any) -> None:
+def run_scenarios(run: RunContext) -> None:
     if run.settings.mode == "read-only":
         return
     if "nexsis" in run.settings.specs:
@@ -120,7 +121,7 @@ def run_scenarios(run: Any) -> None:
 
 
 # -- NexSIS ----------------------------------------------------------------------------------------------
-def _run_machine(run: Any) -> None:
+def _run_machine(run: RunContext) -> None:
     from hypothesis import HealthCheck, Phase, seed, settings
     from hypothesis import strategies as st
     from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, precondition, rule
@@ -153,11 +154,8 @@ def _run_machine(run: Any) -> None:
 
     def enabled(*operation_ids: str) -> Any:
         """A rule runs only when every operation it calls is selected by --operation."""
-        ok = all(
-            run.catalog.find("nexsis", o) is not None
-            and run.catalog.find("nexsis", o).matches(run.settings.operations)
-            for o in operation_ids
-        )
+        found = [run.catalog.find("nexsis", o) for o in operation_ids]
+        ok = all(info is not None and info.matches(run.settings.operations) for info in found)
         return precondition(lambda _self: ok)
 
     class NexsisLifecycle(RuleBasedStateMachine):
@@ -373,7 +371,7 @@ def _run_machine(run: Any) -> None:
 
 
 # -- Moodle WS --------------------------------------------------------------------------------------------
-def _ws_allocation(run: Any) -> None:
+def _ws_allocation(run: RunContext) -> None:
     """Allocation is idempotent and skips allocated users; archive/restore flip consistent flags.
 
     Program: the sandbox's, else the one the fixture graph reaches (a NexSIS sandbox program's

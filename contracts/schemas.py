@@ -48,7 +48,7 @@ def load_schema(api: str, settings: Settings, session: GuardedSession) -> Any:
     raw = copy.deepcopy(load_spec(api))
     server = ((raw.get("servers") or [{"url": "/"}])[0].get("url") or "/").rstrip("/")
     raw["servers"] = [{"url": server or "/"}]
-    schema = schemathesis.openapi.from_dict(raw)
+    schema: Any = schemathesis.openapi.from_dict(raw)
     schema.config.update(base_url=settings.target(api) + server)
     schema = guarded_schema(schema, session)
 

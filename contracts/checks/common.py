@@ -125,8 +125,8 @@ def nexsis_request_valid_on_wire(case: Case, response: Response) -> bool:
     for p in params:
         schema = _openapi_to_jsonschema(p.get("schema", {}), resolve)
         if p.get("in") == "path":
-            value = unquote(match.group(p["name"]))
-            if not _valid(_best(value, schema, None), schema, None):
+            segment = unquote(match.group(p["name"]))
+            if not _valid(_best(segment, schema, None), schema, None):
                 return False
         elif p.get("in") == "query":
             values = query.get(p["name"])
@@ -134,7 +134,7 @@ def nexsis_request_valid_on_wire(case: Case, response: Response) -> bool:
                 if p.get("required"):
                     return False
                 continue
-            value: Any = values if schema.get("type") == "array" else values[-1]
+            value = values if schema.get("type") == "array" else values[-1]
             if not _valid(_best(value, schema, None), schema, None):
                 return False
     media = (response.request.headers.get("Content-Type") or "").split(";")[0].strip()

@@ -111,7 +111,7 @@ def test_big_files_stream_and_small_ones_keep_pyyamls_load(
     size = gen_fixture.Size(users=3_000, courses=20, enrolments=24_000)
     big = gen_fixture.write(size, tmp_path / "big.yaml")
     assert big.stat().st_size > STREAM_FROM
-    assert_same(fixtures._read(big), whole(big.read_bytes()))
+    assert_same(fixtures.read_document(big), whole(big.read_bytes()))
     assert streamed == [1]
 
 

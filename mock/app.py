@@ -69,11 +69,14 @@ def create_app(
     fault_seed: int | None = None,
     threaded: bool | None = None,
     swagger_ui: bool = True,
+    public_url: str | None = None,
 ) -> Pipeline:
     """Build the mock: ``service`` defaults to ``Service.create(fixtures, state_file)``.
 
     ``threaded`` runs ``Service.call`` in the threadpool; by default only with a state file,
-    whose durable writes would otherwise block the event loop.
+    whose durable writes would otherwise block the event loop. ``public_url`` (``--public-url``) is
+    the URL clients reach the mock on when that is not the host and port they connect to; it is kept
+    as ``app.public_url`` (no trailing slash) for the Origin check and the self-reported URLs.
     """
     if service is None:
         from .domain import Service
@@ -87,9 +90,11 @@ def create_app(
     faults = FaultStore(fault_seed)
     host = build_host(AdminAPI(service, journal, faults), validate_responses=validate_responses,
                       swagger_ui=swagger_ui)
-    return Pipeline(host, service=service, table=table(), journal=journal, faults=faults,
-                    max_body=max_body, validate_responses=validate_responses, threaded=threaded,
-                    admin_gate=_admin_gate(admin_token))
+    app = Pipeline(host, service=service, table=table(), journal=journal, faults=faults,
+                   max_body=max_body, validate_responses=validate_responses, threaded=threaded,
+                   admin_gate=_admin_gate(admin_token))
+    app.public_url = public_url.rstrip("/") if public_url else None
+    return app
 
 
 def factory() -> Pipeline:
@@ -103,4 +108,5 @@ def factory() -> Pipeline:
         max_body=int(env.get(ENV_PREFIX + "MAX_BODY", DEFAULT_MAX_BODY)),
         journal_size=int(env.get(ENV_PREFIX + "JOURNAL_SIZE", DEFAULT_JOURNAL_SIZE)),
         admin_token=env.get(ENV_PREFIX + "ADMIN_TOKEN") or None,
+        public_url=env.get(ENV_PREFIX + "PUBLIC_URL") or None,
     )

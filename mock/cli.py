@@ -13,8 +13,26 @@ import os
 import sys
 import tempfile
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
-__all__ = ["register", "run"]
+__all__ = ["public_url", "register", "run"]
+
+
+def public_url(text: str) -> str:
+    """``--public-url``: an absolute http(s) URL without query or fragment, kept without a trailing slash.
+
+    Checked here so that a typo is a usage error at start, not wrong links or refused admin calls
+    later (the admin API's Origin check and the self-reported URLs compare against it).
+    """
+    parts = urlsplit(text.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an absolute http(s) URL without query or fragment (e.g. http://mock.local:8080)")
+    try:
+        parts.port  # noqa: B018 - a port that is not a number raises here
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: the port is not a number from 0 to 65535") from None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,6 +54,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="requests kept in the journal per worker (default 1000; 0 disables it)")
     parser.add_argument("--admin-token", default=None,
                         help="require 'Authorization: Bearer TOKEN' on the admin API")
+    parser.add_argument("--public-url", type=public_url, default=None, metavar="URL",
+                        help="the URL clients reach the mock on when it is not http://HOST:PORT "
+                             "(behind a proxy or a container port mapping), e.g. https://mock.example:8443")
     parser.add_argument("--log-level", default="warning",
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(func=run)
@@ -43,7 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _banner(base: str, tokens: dict, args: argparse.Namespace, state: Path | None) -> str:
     lines = [
-        f"nexsis mock listening on {base}",
+        f"nexsis mock listening on {base}" + (f" (public URL {args.public_url})" if args.public_url else ""),
         f"  NexSIS API      {base}/enrol/nexsis/api/index.php   (Swagger UI: /enrol/nexsis/api/index.php/ui)",
         f"  Moodle WS       {base}/webservice/rest/server.php  (Swagger UI: /ui)",
         f"  admin API       {base}/__admin                      (Swagger UI: /__admin/ui)",
@@ -88,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
     common = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": False,
               "proxy_headers": False}
     if args.workers == 1:
-        app = create_app(service, state_file=state, admin_token=args.admin_token, **options)
+        app = create_app(service, state_file=state, admin_token=args.admin_token,
+                         public_url=args.public_url, **options)
         uvicorn.run(app, **common)
         return 0
     env = {ENV_PREFIX + "STATE": str(state)}
@@ -96,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         env[ENV_PREFIX + "FIXTURES"] = os.pathsep.join(str(p) for p in args.fixtures)
     if args.admin_token:
         env[ENV_PREFIX + "ADMIN_TOKEN"] = args.admin_token
+    if args.public_url:
+        env[ENV_PREFIX + "PUBLIC_URL"] = args.public_url
     for key, name in (("max_body", "MAX_BODY"), ("journal_size", "JOURNAL_SIZE")):
         if key in options:
             env[ENV_PREFIX + name] = str(options[key])

@@ -81,6 +81,7 @@ class Pipeline:
         self.validate_responses = validate_responses
         self.threaded = threaded
         self.admin_gate = admin_gate
+        self.public_url: str | None = None  # ``--public-url``, set by ``create_app``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -228,6 +228,19 @@ class State:
             self._undo.append(lambda: d.__setitem__(key, value))
         return value
 
+    def update(self, obj: Any, **fields: Any) -> None:
+        """Set fields of a stored record, undoably: the way handlers change a record in place."""
+        for name, value in fields.items():
+            self._set(obj, name, value)
+
+    def append_to(self, lst: list, value: Any) -> None:
+        """Append to a list held by a stored record, undoably."""
+        self._lappend(lst, value)
+
+    def remove_from(self, lst: list, value: Any) -> None:
+        """Remove the first ``value`` from a list held by a stored record, undoably."""
+        self._lremove(lst, value)
+
     def _set(self, obj: Any, name: str, value: Any) -> None:
         old = getattr(obj, name)
         if old == value and type(old) is type(value):

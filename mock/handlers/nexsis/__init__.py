@@ -15,6 +15,7 @@ from typing import Any
 
 from nexsis_mock.handlers import Ctx, NexsisError
 from nexsis_mock.store.records import Course, User
+from nexsis_openapi import load_spec
 
 #: Moodle's idnumber columns are at most 255 characters (course and group: 100).
 MAX_ID_LENGTH = 255
@@ -23,51 +24,15 @@ _ISO_RE = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$"
 )
 
-#: operationId -> (method, path template), for the request fields of log entries.
-ROUTES: dict[str, tuple[str, str]] = {
-    "ping": ("GET", "/ping"),
-    "getCourse": ("GET", "/course/{courseid}"),
-    "putCourse": ("PUT", "/course/{courseid}"),
-    "deleteCourse": ("DELETE", "/course/{courseid}"),
-    "listCourseEnrolments": ("GET", "/course/{courseid}/enrol"),
-    "getCategoryGrades": ("GET", "/course/{courseid}/categorygrade/{catid}"),
-    "overrideCategoryGrade": ("PUT", "/course/{courseid}/categorygrade/{catid}/{userid}/{grade}"),
-    "getUser": ("GET", "/user/{userid}"),
-    "putUser": ("PUT", "/user/{userid}"),
-    "deleteUser": ("DELETE", "/user/{userid}"),
-    "listUserEnrolments": ("GET", "/user/{userid}/enrol"),
-    "enrolUser": ("PUT", "/user/{userid}/enrol/{courseid}"),
-    "unenrolUser": ("DELETE", "/user/{userid}/enrol/{courseid}"),
-    "listCourseGroups": ("GET", "/course/{courseid}/group"),
-    "getCourseGroup": ("GET", "/course/{courseid}/group/{groupid}"),
-    "putCourseGroup": ("PUT", "/course/{courseid}/group/{groupid}"),
-    "deleteCourseGroup": ("DELETE", "/course/{courseid}/group/{groupid}"),
-    "addGroupMember": ("PUT", "/course/{courseid}/group/{groupid}/user/{userid}"),
-    "removeGroupMember": ("DELETE", "/course/{courseid}/group/{groupid}/user/{userid}"),
-    "getCourseCompletion": ("GET", "/course/{courseid}/user/{userid}/completion"),
-    "addCourseCompletion": ("POST", "/course/{courseid}/user/{userid}/completion/{timecompleted}"),
-    "getUserGrades": ("GET", "/user/{userid}/grade"),
-    "getCourseGrades": ("GET", "/course/{courseid}/grade"),
-    "getMetalink": ("GET", "/course/{parentid}/metalink/{childid}"),
-    "putMetalink": ("PUT", "/course/{parentid}/metalink/{childid}"),
-    "deleteMetalink": ("DELETE", "/course/{parentid}/metalink/{childid}"),
-    "getProgramAllocation": ("GET", "/program/{programid}/user/{userid}"),
-    "putProgramAllocation": ("PUT", "/program/{programid}/user/{userid}"),
-    "deleteProgramAllocation": ("DELETE", "/program/{programid}/user/{userid}"),
-    "getCertificationAllocation": ("GET", "/certification/{certificationid}/user/{userid}"),
-    "putCertificationAllocation": ("PUT", "/certification/{certificationid}/user/{userid}"),
-    "deleteCertificationAllocation": ("DELETE", "/certification/{certificationid}/user/{userid}"),
-    "listJobAssignments": ("GET", "/organisation/user/{userid}/job"),
-    "putJobAssignment": ("PUT", "/organisation/user/{userid}"),
-    "deleteJobAssignment": (
-        "DELETE",
-        "/organisation/user/{userid}/department/{departmentid}/position/{positionid}",
-    ),
-    "listManagers": ("GET", "/organisation/user/{userid}/manager"),
-    "putManager": ("PUT", "/organisation/user/{userid}/manager/{managerid}"),
-    "deleteManager": ("DELETE", "/organisation/user/{userid}/manager/{managerid}"),
-    "getLogs": ("GET", "/logs"),
-}
+def _routes() -> dict[str, tuple[str, str]]:
+    spec = load_spec("nexsis")
+    return {op["operationId"]: (method.upper(), path) for path, item in spec["paths"].items()
+            for method, op in item.items() if isinstance(op, dict) and "operationId" in op}
+
+
+#: operationId -> (method, path template), for the request fields of log entries: a view of the
+#: NexSIS spec (the routes themselves live there), not a table of its own.
+ROUTES: dict[str, tuple[str, str]] = _routes()
 #: Path parameter names in template order: log entries list them in that order (a set's order
 #: changed with the hash seed from one process to the next).
 PATH_PARAMS = {op: tuple(re.findall(r"{(\w+)}", path)) for op, (_m, path) in ROUTES.items()}

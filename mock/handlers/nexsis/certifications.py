@@ -98,14 +98,14 @@ def put_certification_allocation(ctx: Ctx, params: dict[str, Any]) -> dict[str, 
         ("timecertified", "certifieddate"),
     ):
         if dates[name] is not None:
-            state._set(ca, field, dates[name])
+            state.update(ca, **{field: dates[name]})
     if suspend is not None:
-        state._set(ca, "status", 1 if suspend else 0)
-        state._set(ca, "timesuspended", ctx.now if suspend else 0)
+        state.update(ca, status=1 if suspend else 0)
+        state.update(ca, timesuspended=ctx.now if suspend else 0)
     if revoke is not None:
-        state._set(ca, "revoked", int(revoke))
-    state._set(ca, "timemodified", ctx.now)
-    state._set(ca, "usermodified", nexsis_actor(ctx))
+        state.update(ca, revoked=int(revoke))
+    state.update(ca, timemodified=ctx.now)
+    state.update(ca, usermodified=nexsis_actor(ctx))
     return cert_row(ca)
 
 

@@ -212,10 +212,10 @@ def override_category_grade(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         state.put_grade(grade)
     elif grade.locked:
         raise conflict(f"The grade of user {shorten(user.idnumber)!r} in category {cat.id} is locked")
-    state._set(grade, "finalgrade", value)
-    state._set(grade, "overridden", ctx.now)
-    state._set(grade, "timemodified", ctx.now)
+    state.update(grade, finalgrade=value)
+    state.update(grade, overridden=ctx.now)
+    state.update(grade, timemodified=ctx.now)
     if lock:
-        state._set(grade, "locked", ctx.now)
-        state._set(grade, "locktime", ctx.now)
+        state.update(grade, locked=ctx.now)
+        state.update(grade, locktime=ctx.now)
     return category_row(ctx, cat, grade, override=True)

@@ -80,8 +80,8 @@ def put_course_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     if name is not None:
         state.rename_group(group, name)
     if description is not None:
-        state._set(group, "description", description)
-    state._set(group, "timemodified", ctx.now)
+        state.update(group, description=description)
+    state.update(group, timemodified=ctx.now)
     return group_row(group)
 
 

@@ -95,10 +95,10 @@ def put_job_assignment(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         )
         state.add_job(job)
     else:
-        state._set(job, "startdate", startdate)
-        state._set(job, "enddate", enddate)
-        state._set(job, "timemodified", ctx.now)
-        state._set(job, "usermodified", nexsis_actor(ctx))
+        state.update(job, startdate=startdate)
+        state.update(job, enddate=enddate)
+        state.update(job, timemodified=ctx.now)
+        state.update(job, usermodified=nexsis_actor(ctx))
     return job_put_row(ctx, job)
 
 

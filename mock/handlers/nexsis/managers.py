@@ -77,9 +77,9 @@ def put_manager(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         )
         state.add_manager_link(link)
     else:
-        state._set(link, "permissions", permissions)
-        state._set(link, "timemodified", ctx.now)
-        state._set(link, "usermodified", nexsis_actor(ctx))
+        state.update(link, permissions=permissions)
+        state.update(link, timemodified=ctx.now)
+        state.update(link, usermodified=nexsis_actor(ctx))
     return manager_put_row(ctx, link)
 
 

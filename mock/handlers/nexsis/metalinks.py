@@ -114,8 +114,8 @@ def put_metalink(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     link = state.meta_by_parent.get(parent.id, {}).get(child.id)
     if link is not None:
         if groupid is not None and groupid != link.customint2:
-            state._set(link, "customint2", groupid)
-            state._set(link, "timemodified", ctx.now)
+            state.update(link, customint2=groupid)
+            state.update(link, timemodified=ctx.now)
             for userid in list(state.enrol_by_course.get(parent.id, {})):
                 if any(
                     e.plugin == "meta" and e.instance == link.id for e in state.enrolments(userid, parent.id)

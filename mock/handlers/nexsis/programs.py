@@ -137,11 +137,11 @@ def put_program_allocation(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             "Invalid dates: duedate and enddate must be after startdate, duedate not after enddate"
         )
     for name, value in (("timestart", timestart), ("timedue", timedue), ("timeend", timeend)):
-        state._set(alloc, name, value)
+        state.update(alloc, **{name: value})
     if reset:
-        state._set(alloc, "timecompleted", None)
-    state._set(alloc, "timemodified", ctx.now)
-    state._set(alloc, "usermodified", nexsis_actor(ctx))
+        state.update(alloc, timecompleted=None)
+    state.update(alloc, timemodified=ctx.now)
+    state.update(alloc, usermodified=nexsis_actor(ctx))
     if suspend is not None and suspend != alloc.archived:
         state.set_allocation_archived(alloc, suspend, ctx.now)
     return allocation_put_row(alloc)

@@ -207,9 +207,9 @@ def update_program_allocation(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any
         raise invalid_parameter()
     state = ctx.state
     for name, value in values.items():
-        state._set(alloc, name, value)
+        state.update(alloc, **{name: value})
     if dates:
-        state._set(alloc, "timemodified", ctx.now)
+        state.update(alloc, timemodified=ctx.now)
     return allocation_row(ctx, program, alloc)
 
 

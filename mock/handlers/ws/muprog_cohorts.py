@@ -71,7 +71,7 @@ def source_cohort_add_cohort(ctx: Ctx, params: dict[str, Any]) -> list[dict[str,
     require_capability(ctx, "tool/muprog:edit")
     require_capability(ctx, "moodle/cohort:view")
     if cohort.id not in source.cohortids:
-        ctx.state._lappend(source.cohortids, cohort.id)
+        ctx.state.append_to(source.cohortids, cohort.id)
         sync_cohort_source(ctx, program, source)
     return cohort_rows(ctx, source)
 
@@ -82,6 +82,6 @@ def source_cohort_delete_cohort(ctx: Ctx, params: dict[str, Any]) -> list[dict[s
     source = _cohort_source(ctx, program)
     require_capability(ctx, "tool/muprog:edit")
     if params["cohortid"] in source.cohortids:
-        ctx.state._lremove(source.cohortids, params["cohortid"])
+        ctx.state.remove_from(source.cohortids, params["cohortid"])
         sync_cohort_source(ctx, program, source)
     return cohort_rows(ctx, source)

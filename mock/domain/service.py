@@ -1,9 +1,9 @@
-"""The mock's domain entry point: `Service.call(api, operation_id, params, token) -> Result`.
+"""One simulated site: ``Service.call(api, operation_id, params, token) -> Result``.
 
 This is the seam between the HTTP layer and the simulated Moodle (see docs/CONVENTIONS.md): the
-server validates and decodes requests and hands over plain parameters; the domain applies one
-operation atomically to the state, logs NexSIS calls, persists writes, and answers a JSON-able
-body. Nothing raises out of `call`: client errors are answers, and an unexpected exception (a bug)
+server decodes requests and hands over plain parameters; the domain applies one operation
+atomically to the state, logs NexSIS calls, persists writes, and answers a JSON-able body.
+Nothing raises out of `call`: client errors are answers, and an unexpected exception (a bug)
 becomes a 500 `internal_error` answer with nothing changed.
 """
 
@@ -17,90 +17,26 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from nexsis_mock import fixtures
 from nexsis_mock.handlers import NEXSIS, WS, Ctx, MoodleError, NexsisError, load_all
-from nexsis_mock.handlers.nexsis import PATH_PARAMS, ROUTES, sql_time
 from nexsis_mock.handlers.ws import invalid_parameter, missing_record
 from nexsis_mock.handlers.ws.params import validate_function
 from nexsis_mock.result import Result
 from nexsis_mock.store.persistence import Journal
-from nexsis_mock.store.records import LogEntry
 from nexsis_mock.store.state import State
 from nexsis_openapi.moodle import ACCESS_EXCEPTION, CODING_ERROR, INVALID_TOKEN
 
-__all__ = ["API_NEXSIS", "API_WS", "Result", "Service"]
+from .functions import KNOWN_MOODLE_FUNCTIONS, SERVICE_FUNCTIONS
+from .request_log import DeferredLog, RequestLog, log_entry, plain
+
+__all__ = ["API_NEXSIS", "API_WS", "MAX_LOGS", "Service"]
 
 API_NEXSIS = "nexsis"
 API_WS = "moodle-ws"
 
 log = logging.getLogger("nexsis_mock.domain")
 
-#: Moodle functions that exist on a real site but are not in the mock's service: calling them
-#: answers `accessexception` (as the recorded site did), any other unknown name `invalidrecordunknown`.
-KNOWN_MOODLE_FUNCTIONS = frozenset(
-    {
-        "core_user_get_users_by_field",
-        "core_user_get_users",
-        "core_user_create_users",
-        "core_user_update_users",
-        "core_user_delete_users",
-        "core_course_get_courses",
-        "core_course_get_courses_by_field",
-        "core_course_create_courses",
-        "core_course_update_courses",
-        "core_course_delete_courses",
-        "core_course_get_categories",
-        "core_enrol_get_enrolled_users",
-        "core_enrol_get_users_courses",
-        "enrol_manual_enrol_users",
-        "enrol_manual_unenrol_users",
-        "core_group_get_groups",
-        "core_group_get_course_groups",
-        "core_group_get_group_members",
-        "core_group_update_groups",
-        "core_group_get_course_user_groups",
-        "core_cohort_get_cohorts",
-        "core_cohort_create_cohorts",
-        "core_cohort_add_cohort_members",
-        "core_cohort_delete_cohort_members",
-        "core_cohort_search_cohorts",
-        "core_completion_get_course_completion_status",
-        "core_completion_get_activities_completion_status",
-        "gradereport_user_get_grade_items",
-        "gradereport_overview_get_course_grades",
-        "core_grades_get_grades",
-        "core_webservice_get_site_info",
-        "core_message_send_instant_messages",
-        "core_role_assign_roles",
-        "core_role_unassign_roles",
-        "tool_mobile_get_config",
-        "core_calendar_get_calendar_events",
-    }
-)
-
-#: Default order of the functions a token's service offers (the recorded site's order).
-SERVICE_FUNCTIONS = (
-    "core_webservice_get_site_info",
-    "tool_muprog_get_programs",
-    "tool_muprog_get_program_allocations",
-    "tool_muprog_source_manual_allocate_users",
-    "tool_muprog_delete_program_allocations",
-    "tool_muprog_update_program_allocation",
-    "tool_muprog_archive_program_allocation",
-    "tool_muprog_restore_program_allocation",
-    "tool_muprog_source_cohort_get_cohorts",
-    "tool_muprog_source_cohort_add_cohort",
-    "tool_muprog_source_cohort_delete_cohort",
-    "core_group_add_group_members",
-    "core_group_delete_group_members",
-    "core_group_create_groups",
-    "core_group_delete_groups",
-)
-
 MAX_LOGS = 20_000
-_LOG_BODY_LIMIT = 1000
 _FLUSH_AFTER_S = 1.0
 _FLUSH_AFTER_N = 200
 
@@ -111,104 +47,6 @@ def _invalid_token() -> MoodleError:
 
 def _access_exception() -> MoodleError:
     return MoodleError(**ACCESS_EXCEPTION)
-
-
-def _short_json(value: Any) -> str:
-    if value is None:
-        return ""
-    try:
-        text = orjson.dumps(value, default=str).decode()
-    except TypeError:
-        text = repr(value)
-    return text if len(text) <= _LOG_BODY_LIMIT else text[:_LOG_BODY_LIMIT] + "..."
-
-
-def _log_entry(log_id: int, entry: dict[str, Any]) -> LogEntry:
-    return LogEntry(
-        id=log_id,
-        date_created=sql_time(entry["date"]),
-        level=entry["level"],
-        message=entry["message"],
-        detail=entry.get("detail", ""),
-        params=entry.get("params", ""),
-        request_method=entry.get("request_method", ""),
-        request_url=entry.get("request_url", ""),
-        request_body=entry.get("request_body", ""),
-        response_body=entry.get("response_body", ""),
-        response_status_code=entry.get("response_status_code"),
-        ip=entry.get("ip", "127.0.0.1"),
-        user_agent=entry.get("user_agent", "Unknown User Agent"),
-    )
-
-
-class _RequestLog:
-    """The log entry NexSIS writes for a request, kept as its inputs until someone reads it.
-
-    Every NexSIS call logs, and very few logs are ever read: building the entry (URL, JSON of the
-    parameters, the date text) was a fifth of a GET /user in the profile. The inputs are final
-    when this is made (the handler has run; nothing else holds ``params``), so building the entry
-    later gives exactly what building it now would.
-    """
-
-    __slots__ = ("body", "now", "operation_id", "params", "request", "status")
-
-    def __init__(self, operation_id: str, params: dict[str, Any], request: dict[str, Any],
-                 result: Result, now: int) -> None:
-        self.operation_id = operation_id
-        self.params = params
-        self.request = request
-        self.status = result.status
-        self.body = result.body if result.status >= 400 else None
-        self.now = now
-
-    def as_dict(self) -> dict[str, Any]:
-        operation_id, params, request, status = self.operation_id, self.params, self.request, self.status
-        method, template = ROUTES.get(operation_id, ("", ""))
-        path_names = PATH_PARAMS.get(operation_id, ())
-        url = request.get("url") or "/enrol/nexsis/api/index.php" + "".join(
-            str(params.get(part[1:-1], part)) if part.startswith("{") else part
-            for part in _split_template(template)
-        )
-        body_params = {k: v for k, v in params.items() if k not in path_names and k not in ("token",)}
-        if status < 400:
-            level, message = "info", f"{method} {template} succeeded"
-        else:
-            level = "error" if status in (401, 403) or status >= 500 else "warning"
-            message = self.body.get("message", "") if isinstance(self.body, dict) else ""
-        return {
-            "date": self.now,
-            "level": level,
-            "message": message,
-            "detail": operation_id,
-            "params": _short_json({k: params[k] for k in path_names if k in params}),
-            "request_method": request.get("method") or method,
-            "request_url": str(url)[:2048],
-            "request_body": request.get("body") or _short_json(body_params or None),
-            # Bodies of successful answers are not kept: the document's own log entry leaves them
-            # empty, and serialising every list a read returns would dominate the cost of reads.
-            "response_body": _short_json(self.body) if status >= 400 else "",
-            "response_status_code": status,
-            "ip": request.get("ip") or "127.0.0.1",
-            "user_agent": request.get("user_agent") or "Unknown User Agent",
-        }
-
-
-class _DeferredLog:
-    """A log entry in ``State.logs`` that becomes a ``LogEntry`` when the logs are read."""
-
-    __slots__ = ("id", "source")
-
-    def __init__(self, log_id: int, source: _RequestLog) -> None:
-        self.id = log_id
-        self.source = source
-
-    def materialize(self) -> LogEntry:
-        return _log_entry(self.id, self.source.as_dict())
-
-
-def _plain(logs: list[Any]) -> list[dict[str, Any]]:
-    """Log entries as dicts, for the operation log (which stores JSON)."""
-    return [e.as_dict() if isinstance(e, _RequestLog) else e for e in logs]
 
 
 class Service:
@@ -351,7 +189,7 @@ class Service:
             if journal is None:
                 self._add_logs(logs)
             else:
-                self._pending_logs.extend(_plain(logs))
+                self._pending_logs.extend(plain(logs))
                 if logs and not self._pending_since:
                     self._pending_since = time.monotonic()
                 self._flush_logs()
@@ -362,7 +200,7 @@ class Service:
             self._write_pending_logs()
             now = int(self._clock())
             result, changed, logs = self._apply(api, operation_id, params, token, request, now)
-            logs = _plain(logs)
+            logs = plain(logs)
             if changed:
                 journal.append(
                     {
@@ -402,13 +240,13 @@ class Service:
         changed = False
         try:
             with state.transaction():
-                journal_before = state._undo
+                version = state.version  # every journalled change moves it
                 result = (
                     self._nexsis(ctx, operation_id, params)
                     if api == API_NEXSIS
                     else self._ws(ctx, operation_id, params)
                 )
-                changed = bool(journal_before)
+                changed = state.version != version
                 if result.status >= 400 or (
                     api == API_WS and isinstance(result.body, dict) and "exception" in result.body
                 ):
@@ -418,7 +256,7 @@ class Service:
         logs: list[Any] = []
         if api == API_NEXSIS:
             logs = [dict(entry, date=now) for entry in ctx.logs]
-            logs.append(_RequestLog(operation_id, params, request, result, now))
+            logs.append(RequestLog(operation_id, params, request, result, now))
         return result, changed, logs
 
     def _nexsis(self, ctx: Ctx, operation_id: str, params: dict[str, Any]) -> Result:
@@ -464,10 +302,10 @@ class Service:
         state = self.state
         for entry in logs:
             log_id = state.next_id("log")
-            if isinstance(entry, _RequestLog):
-                state.add_log(_DeferredLog(log_id, entry))
+            if isinstance(entry, RequestLog):
+                state.add_log(DeferredLog(log_id, entry))
             else:
-                state.add_log(_log_entry(log_id, entry))
+                state.add_log(log_entry(log_id, entry))
         state.trim_logs(self._max_logs)
 
     def _write_pending_logs(self) -> None:
@@ -607,9 +445,3 @@ class _Rollback(Exception):
     def __init__(self, result: Result) -> None:
         super().__init__("rollback")
         self.result = result
-
-
-def _split_template(template: str) -> list[str]:
-    import re
-
-    return [p for p in re.split(r"({\w+})", template) if p]

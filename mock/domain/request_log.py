@@ -1,0 +1,122 @@
+"""The log entry NexSIS writes for every request (``GET /logs``), built only when read.
+
+The request fields of an entry (method, template, URL) come from the NexSIS spec through the
+handlers' route view (``nexsis_mock.handlers.nexsis.ROUTES``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import orjson
+
+from nexsis_mock.handlers.nexsis import PATH_PARAMS, ROUTES, sql_time
+from nexsis_mock.result import Result
+from nexsis_mock.store.records import LogEntry
+
+__all__ = ["DeferredLog", "RequestLog", "log_entry", "plain"]
+
+_LOG_BODY_LIMIT = 1000
+
+
+def _short_json(value: Any) -> str:
+    if value is None:
+        return ""
+    try:
+        text = orjson.dumps(value, default=str).decode()
+    except TypeError:
+        text = repr(value)
+    return text if len(text) <= _LOG_BODY_LIMIT else text[:_LOG_BODY_LIMIT] + "..."
+
+
+def log_entry(log_id: int, entry: dict[str, Any]) -> LogEntry:
+    return LogEntry(
+        id=log_id,
+        date_created=sql_time(entry["date"]),
+        level=entry["level"],
+        message=entry["message"],
+        detail=entry.get("detail", ""),
+        params=entry.get("params", ""),
+        request_method=entry.get("request_method", ""),
+        request_url=entry.get("request_url", ""),
+        request_body=entry.get("request_body", ""),
+        response_body=entry.get("response_body", ""),
+        response_status_code=entry.get("response_status_code"),
+        ip=entry.get("ip", "127.0.0.1"),
+        user_agent=entry.get("user_agent", "Unknown User Agent"),
+    )
+
+
+class RequestLog:
+    """The log entry NexSIS writes for a request, kept as its inputs until someone reads it.
+
+    Every NexSIS call logs, and very few logs are ever read: building the entry (URL, JSON of the
+    parameters, the date text) was a fifth of a GET /user in the profile. The inputs are final
+    when this is made (the handler has run; nothing else holds ``params``), so building the entry
+    later gives exactly what building it now would.
+    """
+
+    __slots__ = ("body", "now", "operation_id", "params", "request", "status")
+
+    def __init__(self, operation_id: str, params: dict[str, Any], request: dict[str, Any],
+                 result: Result, now: int) -> None:
+        self.operation_id = operation_id
+        self.params = params
+        self.request = request
+        self.status = result.status
+        self.body = result.body if result.status >= 400 else None
+        self.now = now
+
+    def as_dict(self) -> dict[str, Any]:
+        operation_id, params, request, status = self.operation_id, self.params, self.request, self.status
+        method, template = ROUTES.get(operation_id, ("", ""))
+        path_names = PATH_PARAMS.get(operation_id, ())
+        url = request.get("url") or "/enrol/nexsis/api/index.php" + "".join(
+            str(params.get(part[1:-1], part)) if part.startswith("{") else part
+            for part in _split_template(template)
+        )
+        body_params = {k: v for k, v in params.items() if k not in path_names and k not in ("token",)}
+        if status < 400:
+            level, message = "info", f"{method} {template} succeeded"
+        else:
+            level = "error" if status in (401, 403) or status >= 500 else "warning"
+            message = self.body.get("message", "") if isinstance(self.body, dict) else ""
+        return {
+            "date": self.now,
+            "level": level,
+            "message": message,
+            "detail": operation_id,
+            "params": _short_json({k: params[k] for k in path_names if k in params}),
+            "request_method": request.get("method") or method,
+            "request_url": str(url)[:2048],
+            "request_body": request.get("body") or _short_json(body_params or None),
+            # Bodies of successful answers are not kept: the document's own log entry leaves them
+            # empty, and serialising every list a read returns would dominate the cost of reads.
+            "response_body": _short_json(self.body) if status >= 400 else "",
+            "response_status_code": status,
+            "ip": request.get("ip") or "127.0.0.1",
+            "user_agent": request.get("user_agent") or "Unknown User Agent",
+        }
+
+
+class DeferredLog:
+    """A log entry in ``State.logs`` that becomes a ``LogEntry`` when the logs are read."""
+
+    __slots__ = ("id", "source")
+
+    def __init__(self, log_id: int, source: RequestLog) -> None:
+        self.id = log_id
+        self.source = source
+
+    def materialize(self) -> LogEntry:
+        return log_entry(self.id, self.source.as_dict())
+
+
+def plain(logs: list[Any]) -> list[dict[str, Any]]:
+    """Log entries as dicts, for the operation log (which stores JSON)."""
+    return [e.as_dict() if isinstance(e, RequestLog) else e for e in logs]
+
+
+def _split_template(template: str) -> list[str]:
+    return [p for p in re.split(r"({\w+})", template) if p]

@@ -21,7 +21,7 @@ import httpx
 from bench import servers
 
 if TYPE_CHECKING:
-    from bench.run import Bench
+    from bench.measure import BenchContext as Bench
 
 SMOKE_ARGS = ["--max-examples", "1", "--no-stateful", "--time-budget", "30s"]
 
@@ -67,7 +67,7 @@ def parse_report(markdown: str) -> dict:
 
 
 def run(bench: Bench) -> dict:
-    from bench.run import log
+    from bench.measure import log
 
     nexsis = servers.console_script("nexsis")
     if not shutil.which(nexsis) and not Path(nexsis).exists():

@@ -23,7 +23,7 @@ from bench.scenarios import BY_KEY
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from bench.run import Bench
+    from bench.measure import BenchContext as Bench
 
 SCALE_SCENARIOS = ("get_user", "put_user_json", "course_enrol", "ws_get_allocations")
 LOADER = """
@@ -58,7 +58,7 @@ def measure_load(fixture: Path, timeout: float) -> dict:
 
 
 def run(bench: Bench) -> dict:
-    from bench.run import log, measure
+    from bench.measure import log, measure
 
     settings = bench.s
     size = gen_fixture.SIZES[settings.large_size]

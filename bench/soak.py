@@ -20,7 +20,7 @@ from bench import loadgen, machine
 from bench.scenarios import BY_KEY, GROUP_PREFIX, NEXSIS, USER_PREFIX, Site
 
 if TYPE_CHECKING:
-    from bench.run import Settings
+    from bench.measure import Settings
     from bench.servers import Running
 
 # Large enough to keep every request of a 60 s soak at the mock's speed on one core.

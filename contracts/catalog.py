@@ -13,9 +13,9 @@ from typing import Any
 from urllib.parse import unquote
 
 from nexsis_openapi import load_spec
+from nexsis_openapi.moodle import WS_PATH
 
 HTTP_METHODS = ("get", "put", "post", "delete", "patch", "head", "options")
-WS_PATH = "/webservice/rest/server.php"
 
 #: NexSIS path/body parameter -> entity kind. Parameters absent here (grade, timecompleted) are values.
 NEXSIS_ID_KINDS: dict[str, str] = {

@@ -10,6 +10,7 @@ import requests
 from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
 from nexsis_openapi import redact_text
+from nexsis_openapi.moodle import WS_PATH
 
 
 def cleanup(run: RunContext) -> None:
@@ -28,7 +29,7 @@ def cleanup(run: RunContext) -> None:
                 else:
                     from nexsis_openapi import codec
 
-                    url = run.settings.target("moodle-ws") + "/webservice/rest/server.php"
+                    url = run.settings.target("moodle-ws") + WS_PATH
                     form = {**(item.form or {}), "moodlewsrestformat": "json"}
                     resp = run.session.post(
                         url,

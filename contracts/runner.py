@@ -30,6 +30,7 @@ from nexsis_contracts.rewrite import Rewriter, Skip
 from nexsis_contracts.safety import Guard, Ledger, RefusedRequest
 from nexsis_contracts.transport import BudgetExhausted, GuardedSession, RateLimiter, Recorder
 from nexsis_openapi import redact_text
+from nexsis_openapi.moodle import INVALID_TOKEN, WS_PATH
 
 if TYPE_CHECKING:
     from nexsis_contracts.graph import FixtureGraph
@@ -181,7 +182,7 @@ class Run:
                     if resp.status_code in (401, 403):
                         raise Unreachable(f"NexSIS refused the token (HTTP {resp.status_code} from /ping)")
                 else:
-                    url = base + "/webservice/rest/server.php"
+                    url = base + WS_PATH
                     resp = self.session.post(
                         url,
                         params=self.auth_kwargs(api)["params"],
@@ -191,7 +192,7 @@ class Run:
                         body = resp.json()
                     except ValueError:
                         body = None
-                    if isinstance(body, dict) and body.get("errorcode") == "invalidtoken":
+                    if isinstance(body, dict) and body.get("errorcode") == INVALID_TOKEN["errorcode"]:
                         raise Unreachable("Moodle refused the web-service token (invalidtoken)")
             except requests.RequestException as exc:
                 raise Unreachable(f"{api}: {base} is unreachable: {type(exc).__name__}") from None

@@ -17,6 +17,7 @@ from urllib.parse import parse_qsl, urlsplit
 from nexsis_contracts.catalog import NEXSIS_ID_KINDS, WS_ID_KINDS, Catalog, OperationInfo
 from nexsis_contracts.config import Settings
 from nexsis_openapi import codec
+from nexsis_openapi.moodle import SERVER_FIELDS
 
 
 class RefusedRequest(Exception):
@@ -191,7 +192,7 @@ class Guard:
             return f"unknown wsfunction {d.ids.get('wsfunction')!r}"
         seen = False
         for kind, value in iter_ws_ids(
-            {k: v for k, v in d.ids.items() if k not in ("wstoken", "wsfunction", "moodlewsrestformat")}
+            {k: v for k, v in d.ids.items() if k not in SERVER_FIELDS}
         ):
             seen = True
             number = _as_int(value)

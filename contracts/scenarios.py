@@ -18,6 +18,7 @@ import requests
 from nexsis_contracts.results import OperationResult
 from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
+from nexsis_openapi.moodle import WS_PATH
 
 
 class StepFailed(AssertionError):
@@ -40,7 +41,7 @@ class Client:
     def ws(self, function: str, **params: Any) -> Any:
         from nexsis_openapi import codec
 
-        url = self.run.settings.target("moodle-ws") + "/webservice/rest/server.php"
+        url = self.run.settings.target("moodle-ws") + WS_PATH
         form = {"wsfunction": function, "moodlewsrestformat": "json", **params}
         resp = self.run.session.post(
             url,

@@ -16,9 +16,10 @@ from nexsis_contracts.catalog import Catalog
 from nexsis_contracts.config import Settings
 from nexsis_contracts.transport import GuardedSession, guarded_schema
 from nexsis_openapi import codec, load_spec
+from nexsis_openapi.moodle import SERVER_FIELDS, WS_PATH
 
 FORM = "application/x-www-form-urlencoded"
-WS_PREFIX = "/webservice/rest/server.php#"
+WS_PREFIX = WS_PATH + "#"
 
 
 def encode_form(case: Any, value: Any) -> bytes:
@@ -34,9 +35,8 @@ def encode_form(case: Any, value: Any) -> bytes:
 
         return to_wire_text(value).encode("utf-8")
     if is_ws:
-        data.pop("wstoken", None)
-        data.pop("wsfunction", None)
-        data.pop("moodlewsrestformat", None)
+        for name in SERVER_FIELDS:
+            data.pop(name, None)
         data = {"wsfunction": case.path[len(WS_PREFIX) :], "moodlewsrestformat": "json", **data}
     return codec.encode(data).encode("utf-8")
 

@@ -16,9 +16,10 @@ from typing import Any
 import jsonschema
 
 from nexsis_openapi import codec
+from nexsis_openapi.moodle import SERVER_FIELDS
 
 #: Fields the suite itself puts into every WS body (never generated).
-WS_CONTROL_FIELDS = ("wsfunction", "moodlewsrestformat", "wstoken")
+WS_CONTROL_FIELDS = SERVER_FIELDS
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _NUMERIC = re.compile(r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*$")

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # bench/ is a folder of the repository, not an installed package
     sys.path.insert(0, str(ROOT))
 
-from bench import gen_fixture, loadgen, machine, report, run, scenarios, servers  # noqa: E402
+from bench import gen_fixture, loadgen, machine, measure, report, scenarios, servers  # noqa: E402
 
 
 def _run(out: Path, *args: str) -> dict:
@@ -132,8 +132,8 @@ def _interleaved_row(ceiling_rps: list[float]) -> dict:
                  "latency_ms": {"p50": 1.0, "p99": 2.0}, "loadavg_1m": 0.5, "started_at": float(i)}
                 for i, v in enumerate(values)]
 
-    row = run.summarise("nexsis-mock", scenario, 8, rounds([500.0] * len(ceiling_rps)))
-    row.update(run.interleaved_fields(row, run.summarise("starlette-ceiling", scenario, 8,
+    row = measure.summarise("nexsis-mock", scenario, 8, rounds([500.0] * len(ceiling_rps)))
+    row.update(measure.interleaved_fields(row, measure.summarise("starlette-ceiling", scenario, 8,
                                                          rounds(ceiling_rps))))
     return row
 

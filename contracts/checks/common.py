@@ -7,7 +7,9 @@ from typing import Any
 
 from schemathesis import Case, Response
 
-WS_PREFIX = "/webservice/rest/server.php#"
+from nexsis_openapi.moodle import WS_PATH
+
+WS_PREFIX = WS_PATH + "#"
 
 
 def is_ws(case: Case) -> bool:

@@ -17,6 +17,7 @@ import requests
 
 from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
+from nexsis_openapi.moodle import WS_PATH
 
 #: A completion time (2026-01-01) inside every range a deployment accepts.
 COMPLETION_TIME = 1767225600
@@ -94,7 +95,7 @@ class GraphBase:
             return None, None
         from nexsis_openapi import codec
 
-        url = self.settings.target("moodle-ws") + "/webservice/rest/server.php"
+        url = self.settings.target("moodle-ws") + WS_PATH
         form = {"wsfunction": function, "moodlewsrestformat": "json", **params}
         try:
             resp = self.run.session.post(

@@ -129,7 +129,7 @@ class Miss(t.NamedTuple):
 
 def _security(op: dict[str, t.Any], spec: dict[str, t.Any]) -> tuple[tuple[str, ...], ...]:
     schemes = spec.get("components", {}).get("securitySchemes", {})
-    out = []
+    out: list[tuple[str, ...]] = []
     for requirement in op.get("security", spec.get("security", [])):
         for name in requirement:
             scheme = schemes[name]
@@ -177,7 +177,7 @@ def _route_regex(template: str, parameters: list[dict[str, t.Any]]
 
 
 def _endpoint(api: str, template: str, method: str, item: dict[str, t.Any], op: dict[str, t.Any],
-              spec: dict[str, t.Any], write: t.Callable[[str, str], bool]) -> Endpoint:
+              spec: dict[str, t.Any], write: t.Callable[[str, dict[str, t.Any]], bool]) -> Endpoint:
     parameters = _parameters(item, op)
     body = _body(op)
     body_schema = next(iter(body.schemas.values()), None) if body else None

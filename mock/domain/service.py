@@ -303,7 +303,8 @@ class Service:
         for entry in logs:
             log_id = state.next_id("log")
             if isinstance(entry, RequestLog):
-                state.add_log(DeferredLog(log_id, entry))
+                # built when read (State.logs materialises it): the same fields as a LogEntry
+                state.add_log(DeferredLog(log_id, entry))  # type: ignore[arg-type]
             else:
                 state.add_log(log_entry(log_id, entry))
         state.trim_logs(self._max_logs)

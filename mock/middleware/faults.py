@@ -80,12 +80,12 @@ def _build(rule_id: int, spec: dict[str, t.Any]) -> FaultRule:
     if rule.status is not None and not 100 <= rule.status <= 599:
         raise FaultError("status must be an HTTP status code (100-599)")
     if rule.moodle_exception is not None:
-        exc = rule.moodle_exception
-        if not isinstance(exc.get("exception"), str) or not isinstance(exc.get("errorcode"), str):
+        envelope = rule.moodle_exception
+        if not isinstance(envelope.get("exception"), str) or not isinstance(envelope.get("errorcode"), str):
             raise FaultError("moodle_exception needs string members exception and errorcode")
-        rule.moodle_exception = {"exception": exc["exception"], "errorcode": exc["errorcode"],
-                                 "message": str(exc.get("message") or exc["errorcode"]),
-                                 **({"debuginfo": exc["debuginfo"]} if exc.get("debuginfo") else {})}
+        debug = {"debuginfo": envelope["debuginfo"]} if envelope.get("debuginfo") else {}
+        rule.moodle_exception = {"exception": envelope["exception"], "errorcode": envelope["errorcode"],
+                                 "message": str(envelope.get("message") or envelope["errorcode"]), **debug}
     if sum((rule.drop, rule.status is not None, rule.moodle_exception is not None)) > 1:
         raise FaultError("choose one of drop, status, moodle_exception per rule")
     if rule.action == "latency" and rule.latency_ms <= 0:

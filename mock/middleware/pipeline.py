@@ -198,7 +198,7 @@ class Pipeline:
         except codec.CodecError as exc:
             await self._ws_error(ex, INVALID_PARAMETER, "xml", f"query string: {exc}")
             return
-        fmt = query.get("moodlewsrestformat") if query.get("moodlewsrestformat") in ("json", "xml") else "xml"
+        fmt = "json" if query.get("moodlewsrestformat") == "json" else "xml"
         try:
             raw = await read_body(ex.receive, self.max_body) if scope["method"] == "POST" else b""
         except LimitExceeded as exc:
@@ -318,7 +318,7 @@ def _drop(receive: Receive) -> bool:
     """Close the client's connection without an answer; False when the server hides its transport."""
     cycle = getattr(receive, "__self__", None)
     transport = getattr(cycle, "transport", None)
-    if transport is None:
+    if cycle is None or transport is None:
         return False
     transport.close()
     cycle.disconnected = True  # uvicorn then neither answers 500 nor logs an error

@@ -253,7 +253,7 @@ def _plain_query_names(raw: bytes) -> frozenset[str] | None:
 class MockParameterValidator(ParameterValidator):
     """Connexion's parameter checks with one validator per parameter schema instead of per call."""
 
-    def validate(self, scope: Scope) -> None:  # type: ignore[override]
+    def validate(self, scope: Scope) -> None:
         """Skip building a request when the operation has no parameters left to check.
 
         Every web-service function's parameters are in its form body: what Connexion checks here
@@ -271,7 +271,7 @@ class MockParameterValidator(ParameterValidator):
         super().validate(scope)
 
     @staticmethod
-    def validate_parameter(parameter_type, value, param, param_name=None):  # type: ignore[override]
+    def validate_parameter(parameter_type, value, param, param_name=None):
         if is_nullable(param) and is_null(value):
             return None
         if value is not None:

@@ -6,13 +6,13 @@ status, body and headers), so the admin API gets the same validation and error m
 
 from __future__ import annotations
 
-import re
 import typing as t
 from pathlib import Path
 
 from .middleware.faults import FaultError, FaultStore
 from .middleware.journal import RequestJournal
 from .result import Result
+from .safe_regex import PatternError
 
 __all__ = ["SPEC_PATH", "AdminAPI"]
 
@@ -62,8 +62,8 @@ class AdminAPI:
             entries = self.journal.select(
                 method=params.get("method"), path=params.get("path"), path_regex=params.get("path_regex"),
                 wsfunction=params.get("wsfunction"), status=params.get("status"), limit=params.get("limit"))
-        except re.error as exc:
-            return _error(400, "bad_request", f"path_regex is not a regular expression: {exc}")
+        except PatternError as exc:
+            return _error(400, "bad_request", str(exc))
         return Result(200, {"total": len(self.journal),
                                  "requests": [self.journal.as_dict(e) for e in entries]})
 

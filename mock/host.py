@@ -29,6 +29,7 @@ from nexsis_openapi import load_spec
 
 from .admin import SPEC_PATH as ADMIN_SPEC
 from .admin import AdminAPI
+from .admin_http import AdminURIParser
 from .endpoints import NEXSIS_PREFIX
 from .middleware import errors
 from .middleware.render import NEXSIS_JSON, dumps
@@ -84,7 +85,9 @@ def build_host(admin: AdminAPI, *, validate_responses: bool, swagger_ui: bool) -
                                                              FormDataValidator})})
     with ADMIN_SPEC.open(encoding="utf-8") as fh:
         admin_spec = yaml.safe_load(fh)
-    app.add_api(admin_spec, base_path=ADMIN_PREFIX, name="admin",
+    # Strict: an unknown admin query parameter is a 400 (a typo must not silently do nothing).
+    app.add_api(admin_spec, base_path=ADMIN_PREFIX, name="admin", strict_validation=True,
+                uri_parser_class=AdminURIParser,
                 resolver=lambda op_id: _admin_handler(getattr(admin, op_id)))
     errors.install(app)
     uis = SwaggerUIMiddleware(app)

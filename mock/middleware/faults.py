@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import itertools
 import random
-import re
 import typing as t
 from dataclasses import asdict, dataclass, field
 
-__all__ = ["FaultError", "FaultRule", "FaultStore"]
+from ..safe_regex import Pattern, PatternError, compile_pattern
+
+__all__ = ["MAX_TIMES", "FaultError", "FaultRule", "FaultStore"]
+
+#: Largest ``times`` (mock/admin.yaml says the same); beyond it, omit ``times`` for a permanent rule.
+MAX_TIMES = 1_000_000_000
 
 
 class FaultError(ValueError):
@@ -36,7 +40,7 @@ class FaultRule:
     times: int | None = None
     probability: float = 1.0
     matched: int = 0
-    _regex: re.Pattern[str] | None = field(default=None, repr=False)
+    _regex: Pattern | None = field(default=None, repr=False)
 
     def matches(self, method: str, path: str, wsfunction: str | None) -> bool:
         if self.method is not None and self.method != method:
@@ -71,14 +75,15 @@ def _build(rule_id: int, spec: dict[str, t.Any]) -> FaultRule:
     if rule.method is not None:
         rule.method = rule.method.upper()
     if rule.path_regex is not None:
-        try:
-            rule._regex = re.compile(rule.path_regex)
-        except re.error as exc:
-            raise FaultError(f"path_regex is not a regular expression: {exc}") from None
+        try:  # RE2: it runs on every API request, so it must not backtrack (issue 13 #5)
+            rule._regex = compile_pattern(rule.path_regex)
+        except PatternError as err:
+            raise FaultError(str(err)) from None
     if rule.path is None and rule.path_regex is None and rule.wsfunction is None and rule.method is None:
         raise FaultError("a rule needs at least one of method, path, path_regex, wsfunction")
-    if rule.status is not None and not 100 <= rule.status <= 599:
-        raise FaultError("status must be an HTTP status code (100-599)")
+    if rule.status is not None and not 200 <= rule.status <= 599:
+        # An informational status (1xx) is no final answer: the client would hang or fail to parse.
+        raise FaultError("status must be a final HTTP status code (200-599)")
     if rule.moodle_exception is not None:
         envelope = rule.moodle_exception
         if not isinstance(envelope.get("exception"), str) or not isinstance(envelope.get("errorcode"), str):
@@ -92,8 +97,8 @@ def _build(rule_id: int, spec: dict[str, t.Any]) -> FaultRule:
         raise FaultError("a rule must do something: latency_ms > 0, status, moodle_exception or drop")
     if not 0 <= rule.latency_ms <= 600_000:
         raise FaultError("latency_ms must be between 0 and 600000")
-    if rule.times is not None and rule.times < 1:
-        raise FaultError("times must be at least 1 (omit it for a permanent rule)")
+    if rule.times is not None and not 1 <= rule.times <= MAX_TIMES:
+        raise FaultError(f"times must be between 1 and {MAX_TIMES} (omit it for a permanent rule)")
     if not 0.0 <= rule.probability <= 1.0:
         raise FaultError("probability must be between 0 and 1")
     return rule

@@ -9,7 +9,6 @@ only when someone reads the journal through the admin API. Tokens are masked at 
 from __future__ import annotations
 
 import itertools
-import re
 import time
 import typing as t
 from collections import deque
@@ -21,6 +20,7 @@ from starlette.types import Message, Send
 from nexsis_openapi import codec
 from nexsis_openapi.redact import redact, redact_text
 
+from ..safe_regex import compile_pattern
 from .limits import LimitedReceive
 
 __all__ = ["DEFAULT_JOURNAL_SIZE", "Entry", "Recorder", "RequestJournal"]
@@ -140,7 +140,7 @@ class RequestJournal:
                path_regex: str | None = None, wsfunction: str | None = None,
                status: int | None = None, limit: int | None = None) -> list[Entry]:
         """Entries matching every given filter, oldest first (the last ``limit`` when given)."""
-        pattern = re.compile(path_regex) if path_regex else None
+        pattern = compile_pattern(path_regex) if path_regex else None
         out = [e for e in self._entries
                if (method is None or e.method == method.upper())
                and (path is None or e.path == path)

@@ -283,7 +283,8 @@ class Pipeline:
             body = rule.body if rule.body is not None else {
                 "error": ERROR_CODES.get(rule.status, "injected_fault"),
                 "message": f"fault injected by the mock (rule {rule.id})"}
-            await respond(ex.send, rule.status, dumps(body),
+            content = b"" if rule.status in (204, 304) else dumps(body)  # no body, by HTTP's rules
+            await respond(ex.send, rule.status, content,
                           {"content-type": NEXSIS_JSON, **detail_header(f"injected by fault rule {rule.id}")})
             return True
         return False

@@ -39,6 +39,8 @@ _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 #: A number path segment: digits with an optional fraction (``+``, ``.`` and empty are no numbers).
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
 _INTEGER = r"[+-]?[0-9]+"
+#: Entries kept in the table's caches of recent decisions (paths, checked path values).
+_RECENT = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +83,8 @@ class Endpoint:
     #: Required query parameters, and the path parameters with their definitions (for ``check``).
     required_query: tuple[dict[str, t.Any], ...] = ()
     path_defs: tuple[dict[str, t.Any], ...] = ()
+    #: Path values that passed ``check_parameters`` (without a query string), typed; bounded.
+    _checked: dict[tuple[t.Any, ...], dict[str, t.Any]] = field(default_factory=dict)
     #: The compiled body validators by schema id (built on first use: start-up stays fast).
     _validators: dict[int, RequestValidator] = field(default_factory=dict)
 
@@ -97,11 +101,15 @@ class Endpoint:
         Without a query string only the path values and the required query parameters can fail,
         so they are checked directly; with one, Connexion's ``ParameterValidator`` runs whole.
         """
-        resolved = self.parser.resolve_path(path_params) if path_params else {}
         if scope.get("query_string"):
             scope["path_params"] = path_params
             self.params_validator.validate(scope)
-            return resolved
+            return self.parser.resolve_path(path_params) if path_params else {}
+        key = tuple(path_params.values())
+        hit = self._checked.get(key)
+        if hit is not None:
+            return hit
+        resolved = self.parser.resolve_path(path_params) if path_params else {}
         check = self.params_validator.validate_parameter
         for param in self.required_query:
             error = check("query", None, param)
@@ -111,6 +119,9 @@ class Endpoint:
             error = check("path", resolved.get(param["name"]), param)
             if error:
                 raise BadRequestProblem(detail=error)
+        if len(self._checked) >= _RECENT:  # clients repeat their paths; the cache stays bounded
+            self._checked.clear()
+        self._checked[key] = resolved
         return resolved
 
     @property
@@ -242,6 +253,7 @@ class EndpointTable:
                     else:
                         self.ws[template.partition("#")[2]] = endpoint
         self._allow = self._allow_table()
+        self._recent: dict[tuple[str, str], tuple[Endpoint, dict[str, t.Any]] | Miss] = {}
         # Routes bucketed by their literal first segment; a route starting with a parameter is in
         # every bucket. Each bucket keeps spec order, so its first match is the table's first match.
         heads = {_head(e.template) for e in self.nexsis} - {None}
@@ -295,7 +307,21 @@ class EndpointTable:
         return partial or None
 
     def match(self, method: str, path: str) -> tuple[Endpoint, dict[str, t.Any]] | Miss:
-        """The NexSIS endpoint for ``method`` and ``path`` (relative to the prefix), or why none."""
+        """The NexSIS endpoint for ``method`` and ``path`` (relative to the prefix), or why none.
+
+        Decisions are remembered (bounded): the table never changes, and clients repeat paths.
+        The path parameters of a remembered decision are shared: read them, do not change them.
+        """
+        key = (method, path)
+        hit = self._recent.get(key)
+        if hit is None:
+            hit = self._match(method, path)
+            if len(self._recent) >= _RECENT:
+                self._recent.clear()
+            self._recent[key] = hit
+        return hit
+
+    def _match(self, method: str, path: str) -> tuple[Endpoint, dict[str, t.Any]] | Miss:
         route_method = "GET" if method == "HEAD" else method
         static = self._static.get((route_method, path))
         if static is not None:

@@ -185,7 +185,7 @@ class Service:
         if journal is None or not write:
             self._catch_up()
             now = int(self._clock())
-            result, changed, logs = self._apply(api, operation_id, params, token, request, now)
+            result, changed, logs = self._apply(api, operation_id, params, token, request, now, write)
             if journal is None:
                 self._add_logs(logs)
             else:
@@ -233,11 +233,20 @@ class Service:
         token: str | None,
         request: dict[str, Any],
         now: int,
+        write: bool = True,
     ) -> tuple[Result, bool, list[dict[str, Any]]]:
-        """Run the handler in a state transaction; return (result, state changed?, log entries)."""
+        """Run the handler in a state transaction; return (result, state changed?, log entries).
+
+        A read (``write`` false) changes nothing, so it runs without the transaction's undo log
+        (a read that did change the state would not be persisted either: reads are not journalled).
+        """
         state = self.state
         ctx = Ctx(state=state, now=now, token=token)
         changed = False
+        if not write:
+            result = (self._nexsis(ctx, operation_id, params) if api == API_NEXSIS
+                      else self._ws(ctx, operation_id, params))
+            return result, False, self._logs(api, ctx, operation_id, params, request, result, now)
         try:
             with state.transaction():
                 version = state.version  # every journalled change moves it
@@ -253,11 +262,17 @@ class Service:
                     raise _Rollback(result)
         except _Rollback as rb:
             result, changed = rb.result, False
-        logs: list[Any] = []
-        if api == API_NEXSIS:
-            logs = [dict(entry, date=now) for entry in ctx.logs]
-            logs.append(RequestLog(operation_id, params, request, result, now))
-        return result, changed, logs
+        return result, changed, self._logs(api, ctx, operation_id, params, request, result, now)
+
+    @staticmethod
+    def _logs(api: str, ctx: Ctx, operation_id: str, params: dict[str, Any], request: dict[str, Any],
+              result: Result, now: int) -> list[Any]:
+        """NexSIS's log entries of the call: the handler's own, then the request's."""
+        if api != API_NEXSIS:
+            return []
+        logs: list[Any] = [dict(entry, date=now) for entry in ctx.logs]
+        logs.append(RequestLog(operation_id, params, request, result, now))
+        return logs
 
     def _nexsis(self, ctx: Ctx, operation_id: str, params: dict[str, Any]) -> Result:
         if not ctx.token or ctx.token not in ctx.state.nexsis_keys:

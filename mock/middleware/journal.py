@@ -121,7 +121,8 @@ class RequestJournal:
         body, size = exchange.body, exchange.body_size
         if isinstance(body, LimitedReceive):
             size, body = body.size, bytes(body.prefix)
-        content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"), "")
+        content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"),
+                            "") if body else ""
         self.record(timestamp=time.time(), method=scope["method"], path=scope["path"],
                     query=scope.get("query_string", b""), content_type=content_type, body=body,
                     body_size=size, wsfunction=exchange.wsfunction, status=recorder.status,

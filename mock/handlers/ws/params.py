@@ -12,6 +12,7 @@ the server's schema layer (ints, bools); both are accepted when Moodle would acc
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from nexsis_mock.handlers import MoodleError
@@ -34,7 +35,23 @@ def _show(value: Any) -> str:
     return text if len(text) <= 60 else text[:60] + "..."
 
 
-def _int(value: Any, where: str) -> int:
+#: Where a value sits, built only when a value is refused: None (the parameters), or
+#: (parent, key) for a key of a structure, or (parent, index) for an item of a list.
+Where = tuple[Any, Any] | None
+
+
+def _place(where: Where) -> str:
+    parts: list[str] = []
+    while where is not None:
+        where, key = where
+        parts.append(str(key))
+    if not parts:
+        return "parameters"
+    parts.reverse()
+    return parts[0] + "".join(f"[{p}]" for p in parts[1:])
+
+
+def _int(value: Any, where: Where) -> int:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -45,75 +62,117 @@ def _int(value: Any, where: str) -> int:
         number = int(value)
         if -_PHP_INT_MAX - 1 <= number <= _PHP_INT_MAX:
             return number
-    raise invalid(f"{where}: the value is {_show(value)}, the server was expecting \"int\" type")
+    raise invalid(f"{_place(where)}: the value is {_show(value)}, the server was expecting \"int\" type")
 
 
-def _bool(value: Any, where: str) -> bool:
+def _bool(value: Any, where: Where) -> bool:
     if isinstance(value, bool):
         return value
     if value in (0, 1) or value in ("0", "1"):
         return bool(int(value))
-    raise invalid(f"{where}: the value is {_show(value)}, the server was expecting \"bool\" type")
+    raise invalid(f"{_place(where)}: the value is {_show(value)}, the server was expecting \"bool\" type")
 
 
-def _scalar(param: str, value: Any, where: str) -> Any:
-    if isinstance(value, dict | list):
-        raise invalid(f"{where}: scalar type expected, array or object received")
-    if param == "PARAM_INT":
-        return _int(value, where)
-    if param == "PARAM_BOOL":
-        return _bool(value, where)
-    if isinstance(value, bool):
-        value = "1" if value else ""
-    text = value if isinstance(value, str) else str(value)
-    if (param == "PARAM_ALPHANUM" and not _ALPHANUM_RE.match(text)) \
-            or (param in ("PARAM_ALPHANUMEXT", "PARAM_PLUGIN") and not _ALPHANUMEXT_RE.match(text)) \
-            or (param == "PARAM_TEXT" and _TAG_RE.search(text)):
-        raise invalid(f"{where}: the value is {_show(value)}, which {param} cleaning would change")
-    return text
+def _text(param: str) -> Callable[[Any, Where], Any]:
+    pattern = {"PARAM_ALPHANUM": _ALPHANUM_RE, "PARAM_ALPHANUMEXT": _ALPHANUMEXT_RE,
+               "PARAM_PLUGIN": _ALPHANUMEXT_RE}.get(param)
+    tags = param == "PARAM_TEXT"
+
+    def clean(value: Any, where: Where) -> Any:
+        if isinstance(value, bool):
+            value = "1" if value else ""
+        text = value if isinstance(value, str) else str(value)
+        if (pattern is not None and not pattern.match(text)) or (tags and _TAG_RE.search(text)):
+            raise invalid(f"{_place(where)}: the value is {_show(value)}, which {param} cleaning changes")
+        return text
+
+    return clean
 
 
-def validate(desc: dict[str, Any], value: Any, where: str = "parameters") -> Any:
-    """Moodle's ``validate_parameters`` for one description; ``where`` names the place for the detail."""
-    kind = desc["kind"]
-    if kind == "value":
+Validator = Callable[[Any, Where], Any]
+
+
+def _compile_value(desc: dict[str, Any]) -> Validator:
+    param = desc["param"]
+    scalar: Validator = _int if param == "PARAM_INT" else _bool if param == "PARAM_BOOL" else _text(param)
+    allownull = desc.get("allownull", True)
+
+    def value_(value: Any, where: Where) -> Any:
         if value is None:
-            if desc.get("allownull", True):
+            if allownull:
                 return None
-            raise invalid(f"{where}: null is not allowed")
-        return _scalar(desc["param"], value, where)
-    if kind == "multiple":
+            raise invalid(f"{_place(where)}: null is not allowed")
+        if isinstance(value, dict | list):
+            raise invalid(f"{_place(where)}: scalar type expected, array or object received")
+        return scalar(value, where)
+
+    return value_
+
+
+def _compile_multiple(desc: dict[str, Any]) -> Validator:
+    item = compile_description(desc["content"])
+
+    def multiple(value: Any, where: Where) -> Any:
         if isinstance(value, dict):
             items = list(value.values())  # PHP arrays with string keys are arrays too
         elif isinstance(value, list):
             items = value
         else:
-            raise invalid(f"{where}: only arrays accepted, the bad value is {_show(value)}")
-        return [validate(desc["content"], item, f"{where}[{i}]") for i, item in enumerate(items)]
-    # single / function_parameters
-    if not isinstance(value, dict):
-        if isinstance(value, list) and not value:
-            value = {}
-        else:
-            raise invalid(f"{where}: only arrays accepted, the bad value is {_show(value)}")
-    result: dict[str, Any] = {}
-    keys: dict[str, Any] = desc["keys"]
-    inner = "" if kind == "function_parameters" else where
-    for key, sub in keys.items():
-        place = f"{inner}[{key}]" if inner else key
-        if key not in value:
-            required = sub["required"]
-            if required == "required":
-                raise invalid(f"{where}: missing required key in single structure: {key}")
-            if required == "default":
-                default = sub.get("default")
-                result[key] = None if default is None else validate(sub, default, place)
-            continue
-        result[key] = validate(sub, value[key], place)
-    extra = [k for k in value if k not in keys]
-    if extra:
-        raise invalid(f"{where}: unexpected keys ({', '.join(map(str, extra))}) detected")
-    return result
+            raise invalid(f"{_place(where)}: only arrays accepted, the bad value is {_show(value)}")
+        return [item(v, (where, i)) for i, v in enumerate(items)]
+
+    return multiple
+
+
+def _compile_single(desc: dict[str, Any]) -> Validator:
+    keys = [(key, sub["required"], sub.get("default"), compile_description(sub))
+            for key, sub in desc["keys"].items()]
+    names = frozenset(desc["keys"])
+    top = desc["kind"] == "function_parameters"
+
+    def single(value: Any, where: Where) -> Any:
+        if not isinstance(value, dict):
+            if isinstance(value, list) and not value:
+                value = {}
+            else:
+                raise invalid(f"{_place(where)}: only arrays accepted, the bad value is {_show(value)}")
+        result: dict[str, Any] = {}
+        for key, required, default, check in keys:
+            place = (None if top else where, key)
+            if key not in value:
+                if required == "required":
+                    raise invalid(f"{_place(where)}: missing required key in single structure: {key}")
+                if required == "default":
+                    result[key] = None if default is None else check(default, place)
+                continue
+            result[key] = check(value[key], place)
+        if len(value) > len(result) or not names.issuperset(value):
+            extra = [k for k in value if k not in names]
+            if extra:
+                raise invalid(f"{_place(where)}: unexpected keys ({', '.join(map(str, extra))}) detected")
+        return result
+
+    return single
+
+
+_compiled: dict[int, tuple[dict[str, Any], Validator]] = {}
+
+
+def compile_description(desc: dict[str, Any]) -> Validator:
+    """A function checking values against one description, built once per description."""
+    hit = _compiled.get(id(desc))
+    if hit is not None and hit[0] is desc:
+        return hit[1]
+    kind = desc["kind"]
+    check = (_compile_value(desc) if kind == "value" else _compile_multiple(desc) if kind == "multiple"
+             else _compile_single(desc))
+    _compiled[id(desc)] = (desc, check)
+    return check
+
+
+def validate(desc: dict[str, Any], value: Any) -> Any:
+    """Moodle's ``validate_parameters`` for one description: the cleaned value, or ``invalidparameter``."""
+    return compile_description(desc)(value, None)
 
 
 def validate_function(function: str, params: dict[str, Any]) -> dict[str, Any]:

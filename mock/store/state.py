@@ -90,6 +90,7 @@ class MemoRows(list):
     """
 
     __slots__ = ("source",)
+    source: list[Any]
 
 
 class State:
@@ -383,9 +384,9 @@ class State:
         for link in list(self.managers_by_user.get(userid, {}).values()):
             self.delete_manager_link(link)
         for managed in list(self.managed_by.get(userid, ())):
-            link = self.managers_by_user.get(managed, {}).get(userid)
-            if link is not None:
-                self.delete_manager_link(link)
+            theirs = self.managers_by_user.get(managed, {}).get(userid)
+            if theirs is not None:
+                self.delete_manager_link(theirs)
         for itemid in list(self.user_grade_items.get(userid, ())):
             self._pop(self.grades.get(itemid, {}), userid)
         self._pop(self.user_grade_items, userid)

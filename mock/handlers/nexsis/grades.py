@@ -178,8 +178,8 @@ def get_category_grades(ctx: Ctx, params: dict[str, Any]) -> list[dict[str, Any]
             wanted = [wanted]
         if not isinstance(wanted, list) or not all(isinstance(w, str | int) for w in wanted):
             raise bad_request("userid[] must be a list of user identifiers")
-        uids = {state.user_by_idnumber.get(str(w)) for w in wanted} - {None}
-        chosen = [grades[u] for u in sorted(uids) if u in grades]  # type: ignore[index]
+        uids = {uid for w in wanted if (uid := state.user_by_idnumber.get(str(w))) is not None}
+        chosen = [grades[u] for u in sorted(uids) if u in grades]
     else:
         chosen = [grades[u] for u in sorted(grades)]
     return [category_row(ctx, cat, g) for g in chosen]
@@ -193,7 +193,7 @@ def override_category_grade(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     user = find_user(ctx, params)
     raw = params.get("grade")
     try:
-        value = float(raw) if not isinstance(raw, bool) else math.nan
+        value = float(raw) if raw is not None and not isinstance(raw, bool) else math.nan
     except (TypeError, ValueError):
         value = math.nan
     item = state.grade_items[cat.itemid]

@@ -61,7 +61,9 @@ def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         state.add_user(user)
         return user_row(user)
     user = state.users[uid]
-    changes = {name: value.strip() for name, value in fields.items() if value is not None}
+    changes: dict[str, str | int] = {
+        name: value.strip() for name, value in fields.items() if value is not None
+    }
     if username is not None:
         changes["username"] = username
     if changes:

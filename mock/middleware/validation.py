@@ -28,11 +28,13 @@ from nexsis_openapi import codec
 
 __all__ = [
     "CANONICAL_INT_RE",
+    "MAX_JSON_DEPTH",
     "MockParameterValidator",
     "PHPURIParser",
     "RequestValidator",
     "coerce",
     "decode_json",
+    "json_too_deep",
 ]
 
 #: NexSIS (PHP casts) takes any decimal integer; Moodle's PARAM_INT only the canonical form
@@ -169,16 +171,49 @@ def coerce(value: t.Any, schema: dict | None, int_re: re.Pattern[str] = _INT_RE)
     return value
 
 
+#: The one nesting limit of request bodies: PHP's ``max_input_nesting_level``, which the form
+#: codec applies (``nexsis_openapi.codec``). A JSON body nested deeper would be accepted and then
+#: break whatever serialises it later (the request log, the state export, orjson's limit of 255
+#: in the state file's operation log), so it is refused before anything is stored.
+MAX_JSON_DEPTH = codec.MAX_INPUT_NESTING_LEVEL
+_TOO_DEEP = f"malformed JSON body: nested deeper than {MAX_JSON_DEPTH} levels"
+
+
+def json_too_deep(value: t.Any, limit: int = MAX_JSON_DEPTH) -> bool:
+    """True when arrays/objects in ``value`` nest deeper than ``limit`` (the outermost is level 1).
+
+    Iterative, so a deep value cannot exhaust the interpreter's stack while being measured.
+    """
+    if not isinstance(value, dict | list):
+        return False
+    stack: list[tuple[t.Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        for child in (item.values() if isinstance(item, dict) else item):
+            if isinstance(child, dict | list):
+                stack.append((child, depth + 1))
+    return False
+
+
 def decode_json(raw: bytes) -> t.Any:
     """Parse a JSON body, refusing what would crash or silently change meaning.
 
-    orjson rejects invalid UTF-8, nesting deeper than 1024 and integers beyond 64 bits with a
-    ``JSONDecodeError``; each becomes a 400 with the parser's own explanation.
+    orjson rejects invalid UTF-8 and integers beyond 64 bits with a ``JSONDecodeError``; each
+    becomes a 400 with the parser's own explanation. Nesting deeper than ``MAX_JSON_DEPTH`` is a
+    400 with one message whichever parser noticed it (orjson stops at 1024 by itself).
     """
     try:
-        return orjson.loads(raw)
+        value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
+        if str(exc).startswith("depth limit exceeded"):
+            raise BadRequestProblem(detail=_TOO_DEEP) from None
         raise BadRequestProblem(detail=f"malformed JSON body: {exc}") from None
+    # Fewer brackets than the limit cannot nest deeper than it: most bodies skip the walk.
+    if raw.count(b"[") + raw.count(b"{") > MAX_JSON_DEPTH and json_too_deep(value):
+        raise BadRequestProblem(detail=_TOO_DEEP)
+    return value
 
 
 class PHPURIParser(OpenAPIURIParser):

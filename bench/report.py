@@ -20,6 +20,8 @@ import orjson
 # The issue's reference figures (measured elsewhere), shown beside this machine's.
 REFERENCE = {"starlette-ceiling": 13_000, "connexion-example-mock": 1_100}
 GIB = 1024
+#: Issue 13 #1: what 200 PUTs carrying a 900 KB ignored field may add to the mock's RSS (was 157 MiB).
+MEMORY_GROWTH_MIB = 32
 
 
 def ceiling_rps(data: dict) -> float | None:
@@ -81,6 +83,12 @@ def targets(data: dict) -> list[dict[str, Any]]:
         elif load:
             add(f"{scale['size']['enrolments']:,}-enrolment fixture ({fmt}) load", "< 60 s, < 1.5 GiB RSS",
                 load.get("error"), False)
+    mem = data.get("memory")
+    if mem and mem.get("growth_mib") is not None:
+        add(f"RSS growth over {mem['puts']} PUTs with a {mem['field_bytes'] // 1000} KB ignored field",
+            f"< {MEMORY_GROWTH_MIB} MiB, 0 errors",
+            f"{mem['rss_before_mib']} -> {mem['rss_after_puts_mib']} MiB (+{mem['growth_mib']}), "
+            f"{mem['errors']} errors", mem["growth_mib"] < MEMORY_GROWTH_MIB and mem["errors"] == 0)
     soak = data.get("soak")
     if soak:
         add(f"mixed profile, {soak['connections']} connections, {soak['duration_s']:.0f} s: zero errors, "
@@ -213,6 +221,15 @@ def markdown(data: dict) -> str:
                   f"{soak['journal']['requests']} requests for {load['requests']} completed.", "",
                   "| check | ok |", "|---|---|"]
         lines += [f"| {name} | {'yes' if ok else '**no**'} |" for name, ok in soak["checks"].items()]
+    mem = data.get("memory")
+    if mem:
+        lines += ["", f"## Memory: {mem['puts']} PUTs each carrying a {mem['field_bytes']:,}-byte "
+                      "ignored field", "",
+                  "| RSS before MiB | after the PUTs | after reading the logs | growth per PUT KiB "
+                  "| peak | errors |", "|---:|---:|---:|---:|---:|---:|",
+                  f"| {mem['rss_before_mib']} | {mem['rss_after_puts_mib']} "
+                  f"| {mem['rss_after_logs_read_mib']} | {mem.get('growth_per_put_kib')} "
+                  f"| {mem['peak_rss_mib']} | {mem['errors']} |"]
     conf = data.get("conformance")
     if conf:
         lines += ["", "## Conformance run against the local mock", ""]

@@ -10,6 +10,7 @@ Sections, in order (each can be skipped with --skip NAME):
   startup      launch to first 200: default fixtures, the small site, the large site
   scale        1M-enrolment fixture: load time and peak RSS (JSON and YAML), read/write latency
   conformance  `nexsis check` against the local mock: test cases per second, wall time
+  memory       RSS of the mock before/after 200 PUTs carrying a 900 KB ignored field (20 with --smoke)
 `--scenario KEY` (repeatable) limits the throughput and reference sections to those scenarios.
 Results go to bench/results/<timestamp>.json and .md (and latest.json / latest.md).
 """
@@ -41,7 +42,7 @@ from bench.scenarios import BY_KEY, SCENARIOS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("reference", "throughput", "soak", "startup", "scale", "conformance")
+SECTIONS = ("reference", "throughput", "soak", "startup", "scale", "conformance", "memory")
 CONNEXION_SCENARIOS = ("ping", "get_user", "put_user_json", "put_user_form", "course_enrol")
 
 
@@ -136,6 +137,10 @@ class Bench:
     def conformance(self) -> None:
         from bench import conformance
         self.data["conformance"] = conformance.run(self)
+
+    def memory(self) -> None:
+        from bench import memory
+        self.data["memory"] = memory.run(self)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -18,6 +18,9 @@ from nexsis_mock.store.records import LogEntry
 __all__ = ["DeferredLog", "RequestLog", "log_entry", "plain"]
 
 _LOG_BODY_LIMIT = 1000
+#: What a deferred entry may keep of its inputs (characters of strings, plus one per item): a few
+#: times what its entry shows. An entry over it is built at once, and keeps only its own texts.
+KEEP_INPUTS = 4 * _LOG_BODY_LIMIT
 
 
 def _short_json(value: Any) -> str:
@@ -25,9 +28,30 @@ def _short_json(value: Any) -> str:
         return ""
     try:
         text = orjson.dumps(value, default=str).decode()
-    except TypeError:
-        text = repr(value)
+    except (TypeError, RecursionError):
+        text = repr(value)[: _LOG_BODY_LIMIT + 1]
     return text if len(text) <= _LOG_BODY_LIMIT else text[:_LOG_BODY_LIMIT] + "..."
+
+
+def fits(value: Any, budget: int = KEEP_INPUTS) -> bool:
+    """True when ``value`` holds at most ``budget`` characters and items (stops once over it)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            budget -= len(item)
+        elif isinstance(item, dict):
+            budget -= len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list | tuple):
+            budget -= len(item)
+            stack.extend(item)
+        else:
+            budget -= 8
+        if budget < 0:
+            return False
+    return True
 
 
 def log_entry(log_id: int, entry: dict[str, Any]) -> LogEntry:
@@ -55,9 +79,14 @@ class RequestLog:
     parameters, the date text) was a fifth of a GET /user in the profile. The inputs are final
     when this is made (the handler has run; nothing else holds ``params``), so building the entry
     later gives exactly what building it now would.
+
+    Deferring must not keep what the entry would not show: a request carrying a 900 KB field
+    the operation ignores would otherwise hold 900 KB per entry until the logs are read (up to
+    ``MAX_LOGS`` entries: gigabytes). Inputs over ``KEEP_INPUTS`` are built at once into the
+    entry's own texts (each capped at 1000 characters, the URL at 2048) and let go.
     """
 
-    __slots__ = ("body", "now", "operation_id", "params", "request", "status")
+    __slots__ = ("body", "built", "now", "operation_id", "params", "request", "status")
 
     def __init__(self, operation_id: str, params: dict[str, Any], request: dict[str, Any],
                  result: Result, now: int) -> None:
@@ -67,8 +96,17 @@ class RequestLog:
         self.status = result.status
         self.body = result.body if result.status >= 400 else None
         self.now = now
+        self.built: dict[str, Any] | None = None
+        if not fits(params) or not fits(request) or not fits(self.body):
+            built = self._build()
+            built["request_body"] = built["request_body"][: _LOG_BODY_LIMIT + 3]
+            built["user_agent"] = str(built["user_agent"])[:_LOG_BODY_LIMIT]
+            self.built, self.params, self.request, self.body = built, {}, {}, None
 
     def as_dict(self) -> dict[str, Any]:
+        return self._build() if self.built is None else dict(self.built)
+
+    def _build(self) -> dict[str, Any]:
         operation_id, params, request, status = self.operation_id, self.params, self.request, self.status
         method, template = ROUTES.get(operation_id, ("", ""))
         path_names = PATH_PARAMS.get(operation_id, ())

@@ -71,3 +71,41 @@ def test_json_nested_64_levels_is_accepted_everywhere(client, bearer):
     assert r.status_code == 200, r.text
     assert client.get(f"{NX}/user/DEEP63", headers=bearer).json()["username"] == "deep63"
     assert_site_healthy(client, bearer)
+
+
+# ---- #1: bounded log entries ------------------------------------------------------------------
+def held_chars(value: object, seen: set[int] | None = None) -> int:
+    """Characters of every string an object graph holds (slots, dicts, lists): what it keeps alive."""
+    seen = set() if seen is None else seen
+    if id(value) in seen:
+        return 0
+    seen.add(id(value))
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, dict):
+        return sum(held_chars(k, seen) + held_chars(v, seen) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return sum(held_chars(v, seen) for v in value)
+    slots = [s for cls in type(value).__mro__ for s in getattr(cls, "__slots__", ())]
+    fields = [getattr(value, s, None) for s in slots] + list(getattr(value, "__dict__", {}).values())
+    return sum(held_chars(f, seen) for f in fields)
+
+
+def test_a_huge_ignored_field_is_not_kept_by_the_request_log(target, client, bearer):
+    """Each of these PUTs held its 900 KB field until the logs were read (RSS 105 -> 262 MB for 200)."""
+    state = target.service.state
+    logs_before = len(state.logs)
+    junk = "x" * 900_000
+    for i in range(5):
+        body = {"username": f"huge{i}", "firstname": "Huge", "ignored": junk}
+        r = client.put(f"{NX}/user/HUGE{i}", json=body, headers=bearer)
+        assert r.status_code == 200, r.text
+    new = state.logs[logs_before:]
+    assert len(new) == 5
+    assert max(held_chars(entry) for entry in new) < 20_000
+    logs = client.get(f"{NX}/logs", params={"limit": 5}, headers=bearer).json()
+    shown = [e for e in logs if e["detail"] == "putUser"]
+    assert shown and all(e["request_body"].endswith('..."') or e["request_body"].endswith("...")
+                         for e in shown)
+    assert all(len(e["request_body"]) <= 1003 and '"username":"huge' in e["request_body"] for e in shown)
+    assert_site_healthy(client, bearer)

@@ -189,6 +189,12 @@ def _same_but_detail(name: str, detail: str) -> Check:
     return check
 
 
+def _nesting_refused(got: dict[str, t.Any], golden: Golden) -> None:
+    assert got["status"] == 400 and got["headers"]["content-type"] == "application/json; charset=utf-8"
+    assert json.loads(decode_body(got["body"])) == {
+        "error": "bad_request", "message": "malformed JSON body: nested deeper than 64 levels"}
+
+
 VALIDATED_ONCE = "a web-service call is validated once, by Moodle's validate_parameters on the " \
                  "function's description from the spec (issue 9); X-Mock-Detail now gives its reason"
 _UNEXPECTED = "parameters: unexpected keys ({}) detected"
@@ -228,6 +234,9 @@ CHANGED: dict[str, Changed] = {
                                 "unknown path (was a 401 from the function's internal route)",
                                 same_as("ws-trailing-slash")),
     **{name: Changed(VALIDATED_ONCE, _same_but_detail(name, detail)) for name, detail in NEW_DETAILS.items()},
+    # Issue 13 #2: one nesting limit (64) for JSON bodies, one message whichever parser noticed it.
+    "nx-json-too-deep": Changed("JSON bodies nested deeper than 64 levels have one message (issue 13 #2; "
+                                "was orjson's 'depth limit exceeded' at 1024)", _nesting_refused),
 }
 #: A changed answer changes its journal entry in these fields only.
 CHANGED_ENTRY_FIELDS = ("status", "response")

@@ -18,9 +18,10 @@ _STYLE = (
 def render(run: RunResult) -> str:
     s = run.settings_summary
     e = escape
+    title = e(str(s.get("title", "nexsis check")))
     out = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>nexsis check</title><style>{_STYLE}</style>"
-        "</head><body><h1>nexsis check report</h1>",
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title><style>{_STYLE}</style>"
+        f"</head><body><h1>{title} report</h1>",
         f"<p>Target <code>{e(s['base_url'])}</code>, mode <code>{e(s['mode'])}</code>, seed <code>{s['seed']}"
         f"</code>, {run.requests} requests in {run.duration:.1f}s. Verdict: "
         f"<b class='{'fail' if run.failed else 'pass'}'>"

@@ -8,7 +8,8 @@ from nexsis_contracts.results import RunResult
 
 
 def render(run: RunResult) -> str:
-    suites = ET.Element("testsuites", name="nexsis check", time=f"{run.duration:.3f}")
+    title = str(run.settings_summary.get("title", "nexsis check"))
+    suites = ET.Element("testsuites", name=title, time=f"{run.duration:.3f}")
     for api in sorted({r.api for r in run.results}):
         results = [r for r in run.results if r.api == api]
         suite = ET.SubElement(

@@ -13,7 +13,7 @@ def _cell(text: object) -> str:
 def render(run: RunResult) -> str:
     s = run.settings_summary
     lines = [
-        "# nexsis check report",
+        f"# {s.get('title', 'nexsis check')} report",
         "",
         f"- Target: `{s['base_url']}`  mode: `{s['mode']}`  seed: `{s['seed']}` "
         f" (rerun with `--seed {s['seed']}`)",

@@ -1,0 +1,43 @@
+"""`nexsis proxy` in front of the mock: a clean client run draws no violation and the same answers."""
+
+from __future__ import annotations
+
+from nexsis_mock.app import create_app
+from tests.contracts.conftest import ServerThread
+from tests.proxy import client
+from tests.proxy.conftest import NEXSIS_TOKEN, WS_TOKEN, ProxyProcess
+
+
+def test_clean_client_run_through_the_proxy_has_no_violation_and_the_same_answers(tmp_path):
+    # Two mocks from the same fixture: one reached directly, one through the proxy.
+    with (
+        ServerThread(create_app(swagger_ui=False)) as direct,
+        ServerThread(create_app(swagger_ui=False)) as behind,
+    ):
+        expected = client.run(direct.url)
+        proxy = ProxyProcess(behind.url, "--record", str(tmp_path / "run.har"), report_dir=tmp_path)
+        try:
+            seen = client.run(proxy.url)
+        finally:
+            code = proxy.stop()
+    assert [s[0] for s in seen] == [e[0] for e in expected]
+    for step, got, want in zip(client.STEPS, seen, expected, strict=True):
+        assert got == want, step
+    report = proxy.report()
+    assert code == 0, proxy.output + proxy.stderr
+    assert report["violations"] == 0, report["exchanges_with_violations"]
+    assert report["exchanges"] == len(client.STEPS)
+    # Every exchange was judged against its operation (none fell through as unknown).
+    assert report["not_judged"] == {}
+    judged = {key for key, op in report["operations"].items() if op["exchanges"]}
+    assert {
+        "nexsis:ping",
+        "nexsis:putUser",
+        "nexsis:getUser",
+        "moodle-ws:core_group_create_groups",
+        "moodle-ws:tool_muprog_get_programs",
+    } <= judged
+    assert "0 violations" in proxy.output
+    for name in ("junit.xml", "report.md", "report.html", "report.json", "run.har"):
+        text = (tmp_path / name).read_text()
+        assert NEXSIS_TOKEN not in text and WS_TOKEN not in text, name

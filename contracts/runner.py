@@ -208,6 +208,7 @@ class Run:
             from schemathesis import GenerationMode
 
             self._anchor(operation, info, result)
+            self._acceptance(info, result)
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 self._fuzz(operation, info, result, mode)
             self._auth_probes(info, result)
@@ -258,6 +259,13 @@ class Run:
         if anchor.body is not None:
             kwargs.update(body=anchor.body, media_type=anchor.media_type)
         self.run_case(operation.Case(**kwargs), info, result, rewrite=False)
+
+    def _acceptance(self, info: OperationInfo, result: OperationResult) -> None:
+        """Class 1 (a valid request refused): the anchor in every documented form (acceptance/)."""
+        if self.graph is not None:
+            from nexsis_contracts.acceptance import check_acceptance
+
+            check_acceptance(self, info, result)
 
     def run_case(self, case: Any, info: OperationInfo, result: OperationResult, rewrite: bool = True) -> Any:
         if rewrite:

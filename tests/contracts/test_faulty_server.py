@@ -25,6 +25,12 @@ FAULT_RULES = {
     "ws_no_errorcode": ("tool_muprog_get_program_allocations", "ws_exception_envelope"),
     "duplicate_allocation": ("scenario_muprog_allocation", "allocation_idempotent"),
     "ws_capability_ignored": ("", "auth_capability_required"),  # whichever write ran with valid ids
+    # class 1, a valid request refused (faults_accept.py; rules in contracts/acceptance/)
+    "form_body_415": ("putCourse", "form_body_refused"),
+    "query_token_400": ("putUser", "query_token_refused"),
+    "iso_millis_400": ("putCourse", "timestamp_form_refused"),
+    "ws_body_token_ignored": ("core_webservice_get_site_info", "ws_token_in_body_refused"),
+    "ws_setting_refused": ("core_webservice_get_site_info", "ws_settings_refused"),
 }
 
 

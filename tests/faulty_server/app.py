@@ -21,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from nexsis_openapi import codec, load_spec
+from tests.faulty_server import faults_accept as accept
 
 NEXSIS_TOKEN = "faulty-nexsis-token-4d2c"
 WS_TOKEN = "faulty-ws-token-91ab"
@@ -36,6 +37,7 @@ FAULTS = {
     "ws_no_errorcode",  # Moodle errors without `errorcode`
     "duplicate_allocation",  # allocating an allocated user allocates again
     "ws_capability_ignored",  # the no-capability token may write
+    *accept.FAULTS_ACCEPT,  # classes 1 and 5 (faults_accept.py)
 }
 PREFIX = "/enrol/nexsis/api/index.php"
 _SEGMENT = "[^/]+"
@@ -152,8 +154,13 @@ def create_app(state: State | None = None) -> Starlette:
             return _err(401, "unauthorized", "A valid token is required.")
         path = request.url.path[len(PREFIX) :]
         method = request.method
+        refusal = accept.nexsis_request(st.faults, request)
+        if refusal is not None:
+            return refusal
         if path == "/ping" and method == "GET":
             return JSONResponse({"message": "pong"})
+        if path == "/logs" and method == "GET":
+            return accept.logs(st.faults, request)
         m = re.fullmatch(f"/(user|course)/({_SEGMENT})", path)
         if not m:
             return _err(404, "not_found", "No such endpoint.")
@@ -192,6 +199,9 @@ def create_app(state: State | None = None) -> Starlette:
                     return _err(400, "invalid_field", f"{key} must be a string.")
             if kind == "course" and "startdate" in data and not _time_value(data["startdate"]):
                 return _err(400, "invalid_field", "startdate must be a date or timestamp.")
+            refusal = accept.nexsis_body(st.faults, kind, data)
+            if refusal is not None:
+                return refusal
             if "nonascii_500" in st.faults and any(not str(v).isascii() for v in data.values()):
                 return Response("Internal Server Error", status_code=500)
             current = dict(store.get(ident) or {f: "" for f in fields})
@@ -222,8 +232,11 @@ def create_app(state: State | None = None) -> Starlette:
     async def ws(request: Request) -> Response:
         await journal(request)
         try:
-            form = {**codec.decode(str(request.url.query)), **codec.decode(await request.body())}
+            query = codec.decode(str(request.url.query))
+            form = {**query, **codec.decode(await request.body())}
         except codec.CodecError:
+            return invalid()
+        if accept.ws_form(st.faults, query, form):
             return invalid()
         token = form.pop("wstoken", None)
         if token not in (WS_TOKEN, WS_NOCAP_TOKEN):
@@ -318,7 +331,7 @@ def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
     if function == "tool_muprog_get_program_allocations":
         if p["programid"] not in programs:
             return _missing(st)
-        users = set(p.get("userids") or [])
+        users = accept.allocation_users(st.faults, p.get("userids"))
         return JSONResponse(
             [
                 a

@@ -87,6 +87,8 @@ def create_app(
     if threaded is None:
         threaded = state_file is not None
     journal = RequestJournal(journal_size)
+    if hasattr(service, "secrets"):
+        journal.secrets = service.secrets  # the site's tokens, masked wherever an entry quotes them
     faults = FaultStore(fault_seed)
     host = build_host(AdminAPI(service, journal, faults), validate_responses=validate_responses,
                       swagger_ui=swagger_ui)

@@ -27,6 +27,8 @@ from urllib.parse import unquote_plus
 
 import qs_codec
 
+from .redact import MASK, is_secret_name
+
 __all__ = [
     "MAX_INPUT_NESTING_LEVEL",
     "MAX_INPUT_VARS",
@@ -76,7 +78,9 @@ def _unquote(text: str, what: str, name: str = "") -> str:
             return _unquote_plus(text)
         return unquote_plus(text, encoding="utf-8", errors="strict")
     except UnicodeDecodeError:
-        raise InvalidEncoding(f"{what} {name[:40] + ' ' if name else ''}{text[:60]!r}") from None
+        # The message names the value (it reaches X-Mock-Detail and journals): never a token's.
+        shown = MASK if name and is_secret_name(name) else repr(text[:60])
+        raise InvalidEncoding(f"{what} {name[:40] + ' ' if name else ''}{shown}") from None
     except ValueError as exc:  # pragma: no cover - unquote_plus raises only decode errors today
         raise InvalidEncoding(str(exc)) from None
 

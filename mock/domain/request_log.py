@@ -14,6 +14,7 @@ import orjson
 from nexsis_mock.handlers.nexsis import PATH_PARAMS, ROUTES, sql_time
 from nexsis_mock.result import Result
 from nexsis_mock.store.records import LogEntry
+from nexsis_openapi.redact import is_secret_name
 
 __all__ = ["DeferredLog", "RequestLog", "log_entry", "plain"]
 
@@ -114,7 +115,8 @@ class RequestLog:
             str(params.get(part[1:-1], part)) if part.startswith("{") else part
             for part in _split_template(template)
         )
-        body_params = {k: v for k, v in params.items() if k not in path_names and k not in ("token",)}
+        # A credential is never logged, however the client spelled its name (``token[]``, `` token``).
+        body_params = {k: v for k, v in params.items() if k not in path_names and not is_secret_name(k)}
         if status < 400:
             level, message = "info", f"{method} {template} succeeded"
         else:

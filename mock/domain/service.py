@@ -129,6 +129,12 @@ class Service:
             self._catch_up()
             return bool(token) and token in self.state.ws_tokens
 
+    def secrets(self) -> tuple[str, ...]:
+        """Every token the site accepts: what no answer header or journal may quote."""
+        with self._lock:
+            self._catch_up()
+            return (*self.state.nexsis_keys, *self.state.ws_tokens)
+
     def tokens(self) -> dict[str, Any]:
         with self._lock:
             self._catch_up()

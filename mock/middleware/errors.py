@@ -40,8 +40,11 @@ ERROR_CODES = {
 }
 
 
-def detail_header(detail: str) -> dict[str, str]:
-    text = redact_text(" ".join(detail.split()))[:300]
+def detail_header(detail: str, secrets: t.Iterable[str] = ()) -> dict[str, str]:
+    """``X-Mock-Detail``: the reason, with every token masked (token-named parameters in any
+    spelling, and ``secrets``: the site's tokens and the request's own credential, wherever a
+    message quotes them, e.g. a token sent as another parameter's value)."""
+    text = redact_text(" ".join(detail.split()), secrets)[:300]
     # Header values must be printable ASCII: a detail quoting a fuzzed name (`a\x11b`) must not
     # turn an error answer into a dropped connection.
     return {"X-Mock-Detail": "".join(c if " " <= c <= "~" else "?" for c in text)}

@@ -48,22 +48,22 @@ class Entry:
     fault: str | None = None
 
 
-def _decode_body(raw: bytes, content_type: str, truncated: bool) -> t.Any:
+def _decode_body(raw: bytes, content_type: str, truncated: bool, secrets: tuple[str, ...] = ()) -> t.Any:
     if not raw:
         return None
     if truncated:
-        return redact_text(raw.decode("utf-8", "replace")) + " [truncated]"
+        return redact_text(raw.decode("utf-8", "replace"), secrets) + " [truncated]"
     if "json" in content_type:
         try:
-            return redact(orjson.loads(raw))
+            return redact(orjson.loads(raw), secrets)
         except orjson.JSONDecodeError:
             pass
     elif "x-www-form-urlencoded" in content_type:
         try:
-            return redact(codec.decode(raw))
+            return redact(codec.decode(raw), secrets)
         except codec.CodecError:
             pass
-    return redact_text(raw.decode("utf-8", "replace"))
+    return redact_text(raw.decode("utf-8", "replace"), secrets)
 
 
 class Recorder:
@@ -104,6 +104,8 @@ class RequestJournal:
         self._entries: deque[Entry] = deque(maxlen=max(size, 0) or None)
         self._ids = itertools.count(1)
         self.enabled = size > 0
+        #: The site's tokens (``Service.secrets``), masked in every entry wherever they appear.
+        self.secrets: t.Callable[[], t.Iterable[str]] | None = None
 
     def record(self, **fields: t.Any) -> None:
         if self.enabled:
@@ -153,23 +155,24 @@ class RequestJournal:
     def as_dict(self, entry: Entry) -> dict[str, t.Any]:
         """The admin API's view of an entry: decoded, redacted, JSON-able."""
         query: t.Any = None
+        secrets = tuple(self.secrets()) if self.secrets is not None else ()
         if entry.query:
             try:
-                query = redact(codec.decode(entry.query))
+                query = redact(codec.decode(entry.query), secrets)
             except codec.CodecError:
-                query = redact_text(entry.query.decode("latin-1"))
+                query = redact_text(entry.query.decode("latin-1"), secrets)
         return {
             "id": entry.id,
             "timestamp": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(entry.timestamp))
                          + f".{int(entry.timestamp % 1 * 1000):03d}Z",
             "method": entry.method,
-            "path": entry.path,
+            "path": redact_text(entry.path, secrets) if secrets else entry.path,
             "wsfunction": entry.wsfunction,
             "query": query,
-            "body": _decode_body(entry.body, entry.content_type, entry.body_size > len(entry.body)),
+            "body": _decode_body(entry.body, entry.content_type, entry.body_size > len(entry.body), secrets),
             "status": entry.status,
             "response": _decode_body(entry.response, entry.response_type,
-                                     len(entry.response) >= self.keep),
+                                     len(entry.response) >= self.keep, secrets),
             "duration_ms": round(entry.duration_ms, 3),
             "fault": entry.fault,
         }

@@ -212,6 +212,8 @@ class Pipeline:
             return
         call: WSCall = decoded
         ex.wsfunction = call.function
+        if call.token:
+            ex.extra["credential"] = call.token
         # 3. find the endpoint (the function) and 4. faults
         endpoint = self.table.ws_function(call.function)
         ex.endpoint = endpoint
@@ -245,12 +247,21 @@ class Pipeline:
             return
         content, headers = ws_answer(result.body, call.format)
         if result.headers or result.detail:
-            headers = {**headers, **result.headers, **(detail_header(result.detail) if result.detail else {})}
+            detail = self._detail(ex, result.detail) if result.detail else {}
+            headers = {**headers, **result.headers, **detail}
         await respond(ex.send, result.status, content, headers)
 
     async def _ws_error(self, ex: Exchange, envelope: t.Any, fmt: str, detail: str | None = None) -> None:
         content, headers = ws_answer(envelope, fmt)
-        await respond(ex.send, 200, content, {**headers, **detail_header(detail)} if detail else headers)
+        await respond(ex.send, 200, content, {**headers, **self._detail(ex, detail)} if detail else headers)
+
+    def _detail(self, ex: Exchange, detail: str) -> dict[str, str]:
+        """``X-Mock-Detail`` masking the site's tokens and the request's credential (error paths only)."""
+        secrets = list(self.service.secrets()) if hasattr(self.service, "secrets") else []
+        credential = ex.extra.get("credential")
+        if credential:
+            secrets.append(credential)
+        return detail_header(detail, secrets)
 
     # -- shared steps ---------------------------------------------------------------------------
     async def _call(self, api: str, operation_id: str, params: dict[str, t.Any], token: str | None) -> t.Any:

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from .conftest import NX, Server
+from .conftest import NX, WS, Server
 
 
 @pytest.fixture(scope="module", params=["memory", "state-file"])
@@ -109,3 +109,104 @@ def test_a_huge_ignored_field_is_not_kept_by_the_request_log(target, client, bea
                          for e in shown)
     assert all(len(e["request_body"]) <= 1003 and '"username":"huge' in e["request_body"] for e in shown)
     assert_site_healthy(client, bearer)
+
+
+# ---- #4: tokens never come back, whatever their parameter's encoding --------------------------
+#: How a token-bearing parameter's name can be spelled on the wire ({} is the parameter's name).
+NAME_TRICKS = {
+    "plain": "{}",
+    "one-char-encoded": "{}",  # replaced below: the last-but-two letter percent-encoded
+    "all-encoded": "{}",
+    "upper-case": "{}",
+    "list": "{}[]",
+    "indexed": "{}[0]",
+    "leading-space": "%20{}",
+    "leading-plus": "+{}",
+}
+
+
+def spelled(name: str, trick: str) -> str:
+    if trick == "one-char-encoded":
+        return name[:-3] + "%" + format(ord(name[-3]), "02x") + name[-2:]
+    if trick == "all-encoded":
+        return "".join("%" + format(ord(c), "02X") for c in name)
+    if trick == "upper-case":
+        return name.upper()
+    return NAME_TRICKS[trick].format(name)
+
+
+#: Neighbours that make the whole query or body undecodable (or not), so redaction cannot lean on
+#: a successful decode.
+NEIGHBOURS = {"none": "", "bad-utf8": "&x=%ff", "bad-utf8-value": "%ff", "too-deep": "&d" + "[a]" * 70 + "=1"}
+
+
+Request = tuple[str, str, str, dict[str, str], bytes]
+
+
+def trick_requests(canary: str, real: dict[str, str]) -> Iterator[Request]:
+    """(label, method, url, headers, body) for every trick, each carrying ``canary`` as its token."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    for trick in NAME_TRICKS:
+        for neighbour, extra in NEIGHBOURS.items():
+            ws_name, nx_name = spelled("wstoken", trick), spelled("token", trick)
+            value = canary + (extra if neighbour == "bad-utf8-value" else "")
+            tail = "" if neighbour == "bad-utf8-value" else extra
+            label = f"{trick}/{neighbour}"
+            yield (label + "/nx-query", "GET", f"{NX}/ping?{nx_name}={value}{tail}", {}, b"")
+            yield (label + "/nx-query-authed", "GET", f"{NX}/logs?limit=1&{nx_name}={value}{tail}",
+                   {"Authorization": f"Bearer {real['nexsis']}"}, b"")
+            yield (label + "/nx-form", "PUT", f"{NX}/user/LEAK1",
+                   {**form, "Authorization": f"Bearer {real['nexsis']}"},
+                   f"firstname=x&{nx_name}={value}{tail}".encode())
+            yield (label + "/ws-query", "GET", f"{WS}?wsfunction=core_webservice_get_site_info&"
+                   f"moodlewsrestformat=json&{ws_name}={value}{tail}", {}, b"")
+            yield (label + "/ws-body", "POST", WS, form,
+                   f"wsfunction=core_webservice_get_site_info&moodlewsrestformat=json&{ws_name}={value}{tail}"
+                   .encode())
+            yield (label + "/ws-param-value", "POST", WS, form,
+                   f"wstoken={real['ws']}&wsfunction=tool_muprog_get_programs&moodlewsrestformat=json"
+                   f"&programid={real['nexsis']}{extra}".encode())  # a client's mix-up: a token as a value
+    json_headers = {"content-type": "application/json", "Authorization": f"Bearer {real['nexsis']}"}
+    for label, body in (("json-token", f'{{"firstname": "x", "token": "{canary}"}}'),
+                        ("json-escaped-name", f'{{"firstname": "x", "to\\u006ben": "{canary}"}}'),
+                        ("json-malformed", f'{{"firstname": "x", "token": "{canary}", '),
+                        ("json-malformed-escaped", f'{{"to\\u006ben": "{canary}" "x"')):
+        yield (label, "PUT", f"{NX}/user/LEAK2", json_headers, body.encode())
+    yield ("bearer", "GET", f"{NX}/ping", {"Authorization": f"Bearer {canary}"}, b"")
+    yield ("bearer-bad-scheme", "GET", f"{NX}/ping", {"Authorization": f"Token {canary}"}, b"")
+    yield ("wstoken-twice", "GET", f"{WS}?wstoken={canary}&wstoken={real['ws']}&moodlewsrestformat=json"
+           "&wsfunction=core_webservice_get_site_info", {}, b"")
+
+
+def test_no_output_echoes_a_token(target, client, caplog):
+    tokens = client.get("/__admin/tokens").json()
+    real = {"nexsis": tokens["nexsis"][0], "ws": next(iter(tokens["moodle-ws"]))}
+    known = [*tokens["nexsis"], *tokens["moodle-ws"]]
+    client.delete("/__admin/requests")
+    seen: list[str] = []
+    caplog.set_level("DEBUG")
+    for index, (label, method, url, headers, body) in enumerate(trick_requests("CANARY", real)):
+        canary = f"LEAKCANARY{index:04d}Z"
+        url, body = url.replace("CANARY", canary), body.replace(b"CANARY", canary.encode())
+        headers = {k: v.replace("CANARY", canary) for k, v in headers.items()}
+        r = client.request(method, url, headers=headers, content=body)
+        assert r.status_code < 500, (label, r.status_code, r.text)
+        echoed = "\n".join(f"{k}: {v}" for k, v in r.headers.items())
+        for secret in (canary, *known):
+            assert secret not in echoed, (label, echoed)
+        if "X-Mock-Detail" in r.headers:
+            seen.append(r.headers["X-Mock-Detail"])
+    outputs = {
+        "journal": client.get("/__admin/requests").text,
+        "nexsis logs": client.get(f"{NX}/logs", params={"limit": 1000},
+                                  headers={"Authorization": f"Bearer {real['nexsis']}"}).text,
+        "server logs": "\n".join(r.getMessage() for r in caplog.records  # the test's own client logs URLs
+                                  if r.name.startswith(("nexsis_mock", "uvicorn", "connexion", "starlette"))),
+    }
+    for name, text in outputs.items():
+        assert "LEAKCANARY" not in text, (name, text[text.find("LEAKCANARY") - 200:][:400])
+        for secret in known:
+            assert secret not in text, (name, secret)
+    # The state export holds the site's own tokens by design, never a client's.
+    assert "LEAKCANARY" not in client.get("/__admin/state").text
+    assert seen  # the tricks did reach the places that explain themselves

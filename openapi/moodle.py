@@ -20,6 +20,7 @@ __all__ = [
     "ACCESS_EXCEPTION",
     "CODING_ERROR",
     "ENVELOPE_KEYS",
+    "IDNUMBER_TAKEN",
     "INVALID_PARAMETER",
     "INVALID_RECORD",
     "INVALID_TOKEN",
@@ -64,6 +65,10 @@ INVALID_RECORD: t.Final = {"exception": "dml_missing_record_exception", "errorco
                            "message": "Can't find data record in database."}
 ACCESS_EXCEPTION: t.Final = {"exception": "webservice_access_exception", "errorcode": "accessexception",
                              "message": "Access control exception"}
+#: ``groups_create_group``'s refusal of an idnumber another group of the course has (moodle-ws-facts.md,
+#: "Group answers"); the text is lang/en/error.php's ``idnumbertaken`` string.
+IDNUMBER_TAKEN: t.Final = {"exception": "core\\exception\\moodle_exception", "errorcode": "idnumbertaken",
+                           "message": "This ID number is already in use"}
 #: What Moodle answers when the function itself fails unexpectedly (a bug, here: of the mock).
 CODING_ERROR: t.Final = {"exception": "coding_exception", "errorcode": "codingerror",
                          "message": "Coding error detected, it must be fixed by a programmer"}

@@ -49,7 +49,7 @@ def test_the_observed_settings_are_among_the_settings():
 
 
 @pytest.mark.parametrize("envelope", [moodle.INVALID_TOKEN, moodle.INVALID_PARAMETER, moodle.INVALID_RECORD,
-                                      moodle.ACCESS_EXCEPTION])
+                                      moodle.ACCESS_EXCEPTION, moodle.IDNUMBER_TAKEN])
 def test_envelopes_are_documented_errors(envelope: dict[str, str]):
     documented = {(e["exception"], e["errorcode"]) for item in load_spec("moodle-ws")["paths"].values()
                   for e in item["post"].get("x-moodle-errors", ())}

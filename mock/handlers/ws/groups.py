@@ -12,6 +12,7 @@ from typing import Any
 from nexsis_mock.handlers import Ctx, MoodleError, ws_function
 from nexsis_mock.handlers.ws import has_capability, invalid_parameter, missing_record, require_capability
 from nexsis_mock.store.records import Group
+from nexsis_openapi.moodle import IDNUMBER_TAKEN
 
 
 def _context_error(courseid: int, reason: str) -> MoodleError:
@@ -59,8 +60,10 @@ def create_groups(ctx: Ctx, params: dict[str, Any]) -> list[dict[str, Any]]:
         idnumber = (spec.get("idnumber") or "").strip()
         if not name or state.group_named(courseid, name) is not None:
             raise invalid_parameter()
-        if idnumber and state.group_by_idnumber(courseid, idnumber) is not None:
-            raise invalid_parameter()
+        # groups_create_group: PHP's empty() skips the check for "" and "0"; a taken idnumber is
+        # Moodle's own exception, not invalidparameter (only the name check is the external API's).
+        if idnumber not in ("", "0") and state.group_by_idnumber(courseid, idnumber) is not None:
+            raise MoodleError(**IDNUMBER_TAKEN)
         if spec.get("visibility") not in (0, 1, 2, 3):
             raise invalid_parameter()
         group = Group(

@@ -210,3 +210,48 @@ def test_no_output_echoes_a_token(target, client, caplog):
     # The state export holds the site's own tokens by design, never a client's.
     assert "LEAKCANARY" not in client.get("/__admin/state").text
     assert seen  # the tricks did reach the places that explain themselves
+
+
+# ---- #7: NUL and control characters in text, XML answers --------------------------------------
+def ws_token(client: httpx.Client) -> str:
+    return next(iter(client.get("/__admin/tokens").json()["moodle-ws"]))
+
+
+def create_group(client: httpx.Client, name: str, fmt: str = "json") -> httpx.Response:
+    return client.post(WS, data={"wstoken": ws_token(client), "wsfunction": "core_group_create_groups",
+                                 "moodlewsrestformat": fmt, "groups[0][courseid]": "2",
+                                 "groups[0][name]": name, "groups[0][description]": "attack"})
+
+
+@pytest.mark.parametrize("value", ["nul\x00inside", "\x00"], ids=["inside", "alone"])
+def test_nul_in_text_is_refused_by_both_apis_and_stores_nothing(client, bearer, value):
+    # Moodle: PARAM_TEXT is fix_utf8 (which drops NUL bytes) + strip_tags; validate_param refuses
+    # a value its cleaning changes. NexSIS refuses NUL in text fields with a 400.
+    groups_before = client.get("/__admin/stats").json()["groups"]
+    r = create_group(client, f"Group {value}")
+    assert r.json()["errorcode"] == "invalidparameter", r.text
+    assert "PARAM_TEXT" in r.headers["X-Mock-Detail"]
+    assert client.get("/__admin/stats").json()["groups"] == groups_before
+    r = client.put(f"{NX}/user/NUL1", json={"username": "nul1", "firstname": value}, headers=bearer)
+    assert r.status_code == 400 and "NUL" in r.json()["message"], r.text
+    assert client.get(f"{NX}/user/NUL1", headers=bearer).status_code == 404
+
+
+def test_other_control_characters_are_text_in_both_apis(client, bearer):
+    # Moodle's cleaning keeps them (fix_utf8 drops NUL and invalid UTF-8 only): never stricter.
+    r = create_group(client, "Ctl \x01\x1f\x7f group")
+    assert r.status_code == 200 and r.json()[0]["name"] == "Ctl \x01\x1f\x7f group", r.text
+    r = client.put(f"{NX}/user/CTL1", json={"username": "ctl1", "firstname": "Ctl \x01\x1f end"},
+                   headers=bearer)
+    assert r.status_code == 200 and r.json()["firstname"] == "Ctl \x01\x1f end", r.text
+
+
+def test_xml_answers_stay_well_formed_with_control_characters(client):
+    import xml.etree.ElementTree as ET
+
+    r = create_group(client, "Xml \x01\x02\x0b group \ufffe", fmt="xml")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/xml")
+    root = ET.fromstring(r.content)  # raises on a character XML 1.0 cannot carry
+    values = {key.get("name"): key.findtext("VALUE") for key in root.iter("KEY")}
+    assert values["name"] == "Xml \ufffd\ufffd\ufffd group \ufffd"
+    assert values["description"] == "attack"

@@ -82,7 +82,10 @@ def _text(param: str) -> Callable[[Any, Where], Any]:
         if isinstance(value, bool):
             value = "1" if value else ""
         text = value if isinstance(value, str) else str(value)
-        if (pattern is not None and not pattern.match(text)) or (tags and _TAG_RE.search(text)):
+        # PARAM_TEXT is fix_utf8 (it drops NUL bytes) then strip_tags; validate_param refuses a
+        # value its cleaning changes. Other control characters survive Moodle's cleaning: kept.
+        if (pattern is not None and not pattern.match(text)) or (tags and (_TAG_RE.search(text)
+                                                                           or "\x00" in text)):
             raise invalid(f"{_place(where)}: the value is {_show(value)}, which {param} cleaning changes")
         return text
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
+from .fixtures import SECTIONS
 from .middleware.faults import FaultError, FaultStore
 from .middleware.journal import RequestJournal
 from .result import Result
 from .safe_regex import PatternError
 
-__all__ = ["SPEC_PATH", "AdminAPI"]
+__all__ = ["SPEC_PATH", "STATE_VERSION", "AdminAPI"]
 
 SPEC_PATH = Path(__file__).with_name("admin.yaml")
+#: ``version`` of the state document (``GET``/``PUT /__admin/state``; admin.yaml's ``StateExport``).
+STATE_VERSION = 1
 
 
 def _error(status: int, code: str, message: str) -> Result:
@@ -48,11 +51,19 @@ class AdminAPI:
         return Result(200, {"status": "reset"})
 
     def adminExportState(self, params: dict, token: str | None, scope: dict) -> Result:
-        return Result(200, self.service.export_state())
+        return Result(200, {"version": STATE_VERSION, **self.service.export_state()})
 
     def adminImportState(self, params: dict, token: str | None, scope: dict) -> Result:
+        """Only a complete export replaces the state: ``{}`` must not leave a site without tokens."""
+        document = dict(params)
+        if document.pop("version", None) != STATE_VERSION:
+            return _error(400, "bad_request", f"not a state export: 'version' must be {STATE_VERSION}")
+        missing = [name for name in SECTIONS if name not in document]
+        if missing:
+            return _error(400, "bad_request", "not a complete state export: missing section(s) "
+                                              + ", ".join(missing))
         try:
-            self.service.import_state(params)
+            self.service.import_state(document)
         except (ValueError, KeyError, TypeError) as exc:
             return _error(400, "bad_request", f"not a state export: {exc}")
         return Result(200, {"status": "imported"})

@@ -10,51 +10,23 @@ process (``nexsis_openapi.load_spec`` caches; the endpoint table is built once).
 
 from __future__ import annotations
 
-import hmac
 import os
 import typing as t
 from pathlib import Path
 
-from starlette.types import Scope, Send
-
 from .admin import AdminAPI
+from .admin_guard import DEFAULT_ADMIN_MAX_BODY, AdminGuard
 from .endpoints import table
-from .host import ADMIN_PREFIX, build_host
+from .host import build_host
 from .middleware.faults import FaultStore
 from .middleware.journal import DEFAULT_JOURNAL_SIZE, RequestJournal
 from .middleware.limits import DEFAULT_MAX_BODY
 from .middleware.pipeline import Pipeline
-from .middleware.render import NEXSIS_JSON, dumps, respond
 
 __all__ = ["create_app", "factory"]
 
 #: Environment variables read by ``factory`` (how ``nexsis mock --workers N`` configures workers).
 ENV_PREFIX = "NEXSIS_MOCK_"
-_ADMIN_OPEN = (ADMIN_PREFIX + "/ui", ADMIN_PREFIX + "/openapi.json", ADMIN_PREFIX + "/openapi.yaml")
-
-
-def _admin_gate(admin_token: str | None) -> t.Callable[[Scope, Send], t.Awaitable[bool]] | None:
-    """With ``--admin-token``, the admin API needs ``Authorization: Bearer <token>`` (not its UI)."""
-    if not admin_token:
-        return None
-    expected = admin_token.encode()
-
-    async def gate(scope: Scope, send: Send) -> bool:
-        path = scope["path"]
-        if not path.startswith(ADMIN_PREFIX) or path.startswith(_ADMIN_OPEN):
-            return True
-        for name, value in scope["headers"]:
-            if name == b"authorization":
-                scheme, _, token = value.decode("latin-1").partition(" ")
-                if scheme.lower() == "bearer" and hmac.compare_digest(token.strip().encode(), expected):
-                    return True
-                break
-        body = dumps({"error": "unauthorized",
-                      "message": "the admin API needs 'Authorization: Bearer <admin token>'"})
-        await respond(send, 401, body, None, NEXSIS_JSON)
-        return False
-
-    return gate
 
 
 def create_app(
@@ -70,6 +42,7 @@ def create_app(
     threaded: bool | None = None,
     swagger_ui: bool = True,
     public_url: str | None = None,
+    admin_max_body: int = DEFAULT_ADMIN_MAX_BODY,
 ) -> Pipeline:
     """Build the mock: ``service`` defaults to ``Service.create(fixtures, state_file)``.
 
@@ -77,6 +50,8 @@ def create_app(
     whose durable writes would otherwise block the event loop. ``public_url`` (``--public-url``) is
     the URL clients reach the mock on when that is not the host and port they connect to; it is kept
     as ``app.public_url`` (no trailing slash) for the Origin check and the self-reported URLs.
+    Admin requests pass ``admin_guard.AdminGuard`` first (Host, Origin, content type,
+    ``admin_token``, ``admin_max_body``).
     """
     if service is None:
         from .domain import Service
@@ -90,12 +65,13 @@ def create_app(
     if hasattr(service, "secrets"):
         journal.secrets = service.secrets  # the site's tokens, masked wherever an entry quotes them
     faults = FaultStore(fault_seed)
-    host = build_host(AdminAPI(service, journal, faults), validate_responses=validate_responses,
-                      swagger_ui=swagger_ui)
+    public_url = public_url.rstrip("/") if public_url else None
+    host = AdminGuard(build_host(AdminAPI(service, journal, faults), validate_responses=validate_responses,
+                                 swagger_ui=swagger_ui),
+                      token=admin_token, public_url=public_url, max_body=admin_max_body)
     app = Pipeline(host, service=service, table=table(), journal=journal, faults=faults,
-                   max_body=max_body, validate_responses=validate_responses, threaded=threaded,
-                   admin_gate=_admin_gate(admin_token))
-    app.public_url = public_url.rstrip("/") if public_url else None
+                   max_body=max_body, validate_responses=validate_responses, threaded=threaded)
+    app.public_url = public_url
     return app
 
 
@@ -111,4 +87,5 @@ def factory() -> Pipeline:
         journal_size=int(env.get(ENV_PREFIX + "JOURNAL_SIZE", DEFAULT_JOURNAL_SIZE)),
         admin_token=env.get(ENV_PREFIX + "ADMIN_TOKEN") or None,
         public_url=env.get(ENV_PREFIX + "PUBLIC_URL") or None,
+        admin_max_body=int(env.get(ENV_PREFIX + "ADMIN_MAX_BODY", DEFAULT_ADMIN_MAX_BODY)),
     )

@@ -153,46 +153,6 @@ class Display:
             self.progress.stop()
 
 
-def summary_table(result: Any) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    from nexsis_contracts.results import format_counts
-
-    console = Console(force_terminal=_interactive(), width=None if _interactive() else 200)
-    table = Table(title="nexsis check")
-    for col in ("API", "operation", "verdict", "cases", "statuses", "outcomes", "success", "rules broken"):
-        table.add_column(col)
-    for r in result.results:
-        statuses = " ".join(f"{k}:{v}" for k, v in sorted(r.statuses.items()))
-        colour = {"pass": "green", "fail": "red"}.get(r.verdict, "yellow")
-        if r.kind != "operation":
-            success = "-"
-        elif r.success_seen:
-            success = f"[green]yes ({r.successes})[/]"
-        else:
-            success = "[red]NO: success schema unverified[/]"
-        table.add_row(
-            r.api,
-            r.name,
-            f"[{colour}]{r.verdict}[/]",
-            str(r.cases),
-            statuses,
-            format_counts(r.outcomes) if r.api == "moodle-ws" else "",
-            success,
-            ", ".join(sorted({f.check for f in r.failures})),
-        )
-    console.print(table)
-    missing = result.without_success
-    if missing:
-        console.print(
-            f"[yellow]no success seen for {len(missing)} operation(s): success schema unverified:[/] "
-            + ", ".join(r.name for r in missing)
-        )
-    if result.budget_exhausted:
-        console.print("[yellow]time budget exhausted: the run was cut short (cleanup done)[/]")
-
-
 def exit_code(result: Any, settings: Any) -> int:
     """Violations > cut by the time budget > --require-success unmet > conformant."""
     if result.failed or result.cleanup_failed:
@@ -219,7 +179,8 @@ def main(args: argparse.Namespace) -> int:
 def execute(settings: Any) -> int:
     from nexsis_contracts.catalog import Catalog
     from nexsis_contracts.config import ConfigError
-    from nexsis_contracts.runner import Run, Unreachable
+    from nexsis_contracts.preflight import Unreachable
+    from nexsis_contracts.runner import Run
     from nexsis_openapi import redact_text
 
     secrets = settings.secrets
@@ -255,7 +216,11 @@ def execute(settings: Any) -> int:
             print(line)
         print(f"nexsis check: dry run, {len(result.planned)} requests planned, none sent")
     elif code != EXIT_UNREACHABLE:
-        summary_table(result)
+        from nexsis_contracts.reporting.terminal import failure_lines, summary_table
+
+        summary_table(result, _interactive())
+        for line in failure_lines(result):
+            print(line, flush=True)
         code = exit_code(result, settings)
         if code == EXIT_INCOMPLETE:
             print("nexsis check: time budget exhausted before the run finished (exit 4)", file=sys.stderr)

@@ -19,6 +19,12 @@ import yaml
 
 SPECS = ("nexsis", "moodle-ws")
 MODES = ("read-only", "safe", "full")
+#: The environment variable each token is read from (and that curl reproductions refer to).
+TOKEN_ENV = {
+    "nexsis": "NEXSIS_TOKEN",
+    "moodle-ws": "MOODLE_WS_TOKEN",
+    "moodle-ws-nocap": "MOODLE_WS_NOCAP_TOKEN",
+}
 
 #: Entity kinds that a sandbox may name, per API. NexSIS ids are the SIS's strings, WS ids integers.
 SANDBOX_KINDS: dict[str, tuple[str, ...]] = {
@@ -65,6 +71,11 @@ class Settings:
     @property
     def secrets(self) -> tuple[str, ...]:
         return tuple(t for t in self.tokens.values() if t)
+
+    @property
+    def token_variables(self) -> dict[str, str]:
+        """Environment variable -> token value, for reproductions that run as pasted."""
+        return {TOKEN_ENV[k]: v for k, v in self.tokens.items() if v and k in TOKEN_ENV}
 
     def sandbox_ids(self, api: str, kind: str) -> list[Any]:
         return list(self.sandbox.get(api, {}).get(kind, []))
@@ -233,9 +244,9 @@ def build_settings(
         )
 
     tokens = {
-        "nexsis": nexsis_token or env.get("NEXSIS_TOKEN") or None,
-        "moodle-ws": ws_token or env.get("MOODLE_WS_TOKEN") or None,
-        "moodle-ws-nocap": ws_nocap_token or env.get("MOODLE_WS_NOCAP_TOKEN") or None,
+        "nexsis": nexsis_token or env.get(TOKEN_ENV["nexsis"]) or None,
+        "moodle-ws": ws_token or env.get(TOKEN_ENV["moodle-ws"]) or None,
+        "moodle-ws-nocap": ws_nocap_token or env.get(TOKEN_ENV["moodle-ws-nocap"]) or None,
     }
     missing = [s for s in specs_sel if not tokens[s] and not dry_run]
     if missing:

@@ -24,13 +24,13 @@ from nexsis_contracts.cleanup import cleanup
 from nexsis_contracts.concurrency import serialize_ast_parse
 from nexsis_contracts.config import ConfigError, Settings
 from nexsis_contracts.dry_run import dry_run
-from nexsis_contracts.evidence import connection_dropped, curl_of, exchange_of, request_of
+from nexsis_contracts.evidence import connection_dropped, exchange_of, reproduction, request_of
+from nexsis_contracts.preflight import preflight
 from nexsis_contracts.results import FailureRecord, OperationResult, RunResult
 from nexsis_contracts.rewrite import Rewriter, Skip
 from nexsis_contracts.safety import Guard, Ledger, RefusedRequest
 from nexsis_contracts.transport import BudgetExhausted, GuardedSession, RateLimiter, Recorder
 from nexsis_openapi import redact_text
-from nexsis_openapi.moodle import INVALID_TOKEN, WS_PATH
 
 if TYPE_CHECKING:
     from nexsis_contracts.graph import FixtureGraph
@@ -38,10 +38,6 @@ if TYPE_CHECKING:
 
 class Terminated(BaseException):
     """SIGTERM, turned into an exception so `finally` blocks (cleanup) run."""
-
-
-class Unreachable(Exception):
-    """The target does not answer, or refuses the given tokens outright (exit 3)."""
 
 
 class Run:
@@ -172,30 +168,8 @@ class Run:
         return self.result
 
     def _preflight(self) -> None:
-        """One authenticated read per API: tells 'unreachable or token refused' (exit 3) from violations."""
-        for api in self.settings.specs:
-            base = self.settings.target(api)
-            try:
-                if api == "nexsis":
-                    url = base + self.catalog.prefixes["nexsis"] + "/ping"
-                    resp = self.session.get(url, **self.auth_kwargs(api))
-                    if resp.status_code in (401, 403):
-                        raise Unreachable(f"NexSIS refused the token (HTTP {resp.status_code} from /ping)")
-                else:
-                    url = base + WS_PATH
-                    resp = self.session.post(
-                        url,
-                        params=self.auth_kwargs(api)["params"],
-                        data={"wsfunction": "core_webservice_get_site_info", "moodlewsrestformat": "json"},
-                    )
-                    try:
-                        body = resp.json()
-                    except ValueError:
-                        body = None
-                    if isinstance(body, dict) and body.get("errorcode") == INVALID_TOKEN["errorcode"]:
-                        raise Unreachable("Moodle refused the web-service token (invalidtoken)")
-            except requests.RequestException as exc:
-                raise Unreachable(f"{api}: {base} is unreachable: {type(exc).__name__}") from None
+        """Exit 3 with a hint for an unreachable target, a wrong --base-url or a refused token."""
+        preflight(self)
 
     # -- per operation ------------------------------------------------------------------------------
     def _operation(self, api: str, operation: Any, info: OperationInfo) -> OperationResult:
@@ -346,8 +320,8 @@ class Run:
     ) -> None:
         secrets = self.settings.secrets
         request, resp = exchange_of(response, secrets)
-        # Built from the request as sent (schemathesis' own curl re-serializes with its default form encoder).
-        curl = curl_of(request)
+        # Built from the request as sent, tokens as "$NEXSIS_TOKEN" (contracts/evidence.py).
+        curl = reproduction(response.request, self.settings.token_variables)
         result.add_failure(
             FailureRecord(
                 check=check,
@@ -373,7 +347,7 @@ class Run:
                 message=message,
                 request=request,
                 response={"status": None, "headers": {}, "body": ""},
-                curl=curl_of(request),
+                curl=redact_text(reproduction(exc.request, self.settings.token_variables), secrets),
             )
         )
 

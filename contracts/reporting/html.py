@@ -11,7 +11,7 @@ _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}"
     "td,th{border:1px solid #ccc;padding:2px 6px;font-size:13px}pre{background:#f6f6f6;padding:8px;"
     "overflow:auto;white-space:pre-wrap}.fail{color:#b00;font-weight:bold}.pass{color:#070}"
-    ".skip,.error{color:#a60}"
+    ".skip,.error,.unverified{color:#a60;font-weight:bold}"
 )
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
+from nexsis_contracts.reporting.model import success_cell
 from nexsis_contracts.results import RunResult
+
+
+def _skipped(verdict: str, required: bool) -> bool:
+    """Skipped in JUnit terms: nothing sent, or (without --require-success) success never seen."""
+    return verdict == "skip" or (verdict == "unverified" and not required)
 
 
 def render(run: RunResult) -> str:
@@ -12,6 +18,7 @@ def render(run: RunResult) -> str:
     suites = ET.Element("testsuites", name=title, time=f"{run.duration:.3f}")
     for api in sorted({r.api for r in run.results}):
         results = [r for r in run.results if r.api == api]
+        required = bool(run.settings_summary.get("require_success"))
         suite = ET.SubElement(
             suites,
             "testsuite",
@@ -19,7 +26,7 @@ def render(run: RunResult) -> str:
             tests=str(len(results)),
             failures=str(sum(1 for r in results if r.failures)),
             errors=str(sum(1 for r in results if r.verdict == "error")),
-            skipped=str(sum(1 for r in results if r.verdict == "skip")),
+            skipped=str(sum(1 for r in results if _skipped(r.verdict, required))),
         )
         for r in results:
             case = ET.SubElement(
@@ -41,6 +48,9 @@ def render(run: RunResult) -> str:
                 ).text = (
                     f"needs {r.anchor_missing}" if r.anchor_missing else "no case was answered with success"
                 )
+            if r.verdict == "unverified" and not run.settings_summary.get("require_success"):
+                # Not a failure without --require-success, but never green either.
+                ET.SubElement(case, "skipped", type="unverified", message=f"unverified: {success_cell(r)}")
             if r.verdict == "error":
                 ET.SubElement(case, "error", message="; ".join(r.errors)[:500])
             elif r.verdict == "skip":

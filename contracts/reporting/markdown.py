@@ -29,7 +29,12 @@ def render(run: RunResult) -> str:
         ),
         f"- Success answers: {sum(1 for r in run.results if r.kind == 'operation' and r.success_seen)} of "
         f"{sum(1 for r in run.results if r.kind == 'operation')} operations"
-        + ("; `--require-success` is on" if s.get("require_success") else ""),
+        + ("; `--require-success` is on" if s.get("require_success") else "")
+        + (
+            f"; **{len(run.without_success)} unverified** (no success seen, verdict `unverified`)"
+            if run.without_success
+            else ""
+        ),
         "",
     ]
     lines += [

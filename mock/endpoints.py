@@ -252,7 +252,6 @@ class EndpointTable:
                         self.nexsis.append(endpoint)
                     else:
                         self.ws[template.partition("#")[2]] = endpoint
-        self._allow = self._allow_table()
         self._recent: dict[tuple[str, str], tuple[Endpoint, dict[str, t.Any]] | Miss] = {}
         # Routes bucketed by their literal first segment; a route starting with a parameter is in
         # every bucket. Each bucket keeps spec order, so its first match is the table's first match.
@@ -267,24 +266,19 @@ class EndpointTable:
                 if isinstance(hit, tuple) and not hit[1]:
                     self._static[(e.method, e.template)] = hit[0]
 
-    def _allow_table(self) -> list[tuple[re.Pattern[str], str]]:
-        """Per path template, the methods it has (GET implies HEAD), for ``Allow``."""
-        by_template: dict[str, list[str]] = {}
-        for e in self.nexsis:
-            by_template.setdefault(e.template, []).append(e.method)
-        out = []
-        for template, methods in by_template.items():
-            regex = "".join("[^/]+" if p.startswith("{") else re.escape(p)
-                            for p in re.split(r"(\{[^}]+\})", template))
-            ordered = [m.upper() for m in _METHODS if m.upper() in methods]
-            if "GET" in ordered:
-                ordered.append("HEAD")
-            out.append((re.compile(f"^{regex}$"), ", ".join(ordered)))
-        return out
-
     def allow(self, path: str) -> str | None:
-        """The methods of the first path template ``path`` (relative) fits, as ``Allow`` names them."""
-        return next((methods for regex, methods in self._allow if regex.match(path)), None)
+        """The methods ``path`` (relative) really has, as ``Allow`` names them (GET implies HEAD).
+
+        Read from the same typed routes as routing: a method is listed exactly when a request
+        with it would find an operation.
+        """
+        methods = {endpoint.method for endpoint, _ in self._path_matches(path)}
+        if not methods:
+            return None
+        ordered = [m.upper() for m in _METHODS if m.upper() in methods]
+        if "GET" in ordered:
+            ordered.append("HEAD")
+        return ", ".join(ordered)
 
     def _path_matches(self, path: str) -> t.Iterator[tuple[Endpoint, dict[str, str]]]:
         """Endpoints whose route matches ``path``, in spec order (only those that can: by first segment)."""

@@ -29,9 +29,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from nexsis_openapi import codec
-from nexsis_openapi.moodle import INVALID_PARAMETER, INVALID_TOKEN, WS_PATH
+from nexsis_openapi.moodle import INVALID_PARAMETER, INVALID_RECORD, INVALID_TOKEN, WS_PATH
 
 from ..endpoints import NEXSIS_PREFIX, Endpoint, EndpointTable, Miss
+from ..near_miss import explain, explain_function, explain_refusal
 from . import bodies
 from .auth import Unauthorized, nexsis_credential, ws_check
 from .conformance import nonconforming
@@ -140,7 +141,8 @@ class Pipeline:
             return
         except (ProblemException, LimitExceeded, codec.CodecError) as exc:
             status, message = _refusal(exc)
-            await self._nexsis_error(ex, status, message)
+            near = explain_refusal(endpoint, status, message)  # what differed from the operation
+            await self._nexsis_error(ex, status, message, self._detail(ex, near.header()))
             return
         except Exception as exc:
             await self._internal_error(ex, exc)
@@ -180,7 +182,10 @@ class Pipeline:
             location = _url(scope, NEXSIS_PREFIX + miss.redirect)
             await respond(ex.send, 307, b"", {"location": location})
             return
-        headers = {"Allow": miss.allow} if miss.allow else None
+        headers = {"Allow": miss.allow} if miss.allow else {}
+        near = explain(ex.scope["method"], ex.scope["path"], tbl=self.table)
+        if near is not None:  # the closest operation(s) and what differed
+            headers.update(self._detail(ex, near.header()))
         message = "Method Not Allowed" if miss.status == 405 else "Not Found"
         await self._nexsis_error(ex, miss.status, message, headers)
 
@@ -224,7 +229,11 @@ class Pipeline:
             # invalidparameter, accessexception for a real function outside the token's service,
             # invalidrecordunknown): the domain knows which, so it decides.
             result = await self._call("moodle-ws", call.function or "", {}, call.token)
-            await self._ws_error(ex, result.body, call.format, result.detail)
+            detail = result.detail
+            if detail is None and isinstance(result.body, dict) and \
+                    result.body.get("errorcode") == INVALID_RECORD["errorcode"]:
+                detail = explain_function(call.function, tbl=self.table).header()  # closest names
+            await self._ws_error(ex, result.body, call.format, detail)
             return
         # 5. authenticate, once
         problem = ws_check(call.token, self.service.check_ws_token)

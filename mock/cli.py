@@ -35,6 +35,16 @@ def public_url(text: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/"), "", ""))
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0
+    if not 0 < value <= 3600:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds from 0 (excluded) to 3600")
+    return value
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "mock", help="run the stateful mock of the NexSIS API and the Moodle web services",
@@ -57,6 +67,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--public-url", type=public_url, default=None, metavar="URL",
                         help="the URL clients reach the mock on when it is not http://HOST:PORT "
                              "(behind a proxy or a container port mapping), e.g. https://mock.example:8443")
+    parser.add_argument("--header-timeout", type=_seconds, default=None, metavar="SECONDS",
+                        help="close a connection whose request head (request line and headers) is not "
+                             "complete after SECONDS (default 10): a stalled client cannot hold it")
     parser.add_argument("--log-level", default="warning",
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(func=run)
@@ -81,6 +94,7 @@ def run(args: argparse.Namespace) -> int:
     from .app import ENV_PREFIX, create_app
     from .domain import Service
     from .fixtures import FixtureError
+    from .serving import uvicorn_options
     from .store.persistence import StateFileError
 
     if args.workers < 1:
@@ -106,8 +120,10 @@ def run(args: argparse.Namespace) -> int:
         options["journal_size"] = args.journal_size
     # No proxy-headers middleware: the mock reads neither the client's address nor the scheme, so
     # rewriting them from X-Forwarded-* on every request would be work for nothing.
+    # Request heads bounded in time and size (serving.py); the protocol is named by import string and
+    # the timeout set in the environment, so --workers processes get both.
     common = {"host": args.host, "port": args.port, "log_level": args.log_level, "access_log": False,
-              "proxy_headers": False}
+              "proxy_headers": False, **uvicorn_options(args.header_timeout)}
     if args.workers == 1:
         app = create_app(service, state_file=state, admin_token=args.admin_token,
                          public_url=args.public_url, **options)

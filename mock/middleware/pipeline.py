@@ -33,6 +33,7 @@ from nexsis_openapi.moodle import INVALID_PARAMETER, INVALID_RECORD, INVALID_TOK
 
 from ..endpoints import NEXSIS_PREFIX, Endpoint, EndpointTable, Miss
 from ..near_miss import explain, explain_function, explain_refusal
+from ..self_url import redirect_location
 from . import bodies
 from .auth import Unauthorized, nexsis_credential, ws_check
 from .conformance import nonconforming
@@ -178,8 +179,7 @@ class Pipeline:
 
     async def _nexsis_miss(self, ex: Exchange, miss: Miss) -> None:
         if miss.redirect is not None:
-            scope = ex.scope
-            location = _url(scope, NEXSIS_PREFIX + miss.redirect)
+            location = redirect_location(ex.scope, NEXSIS_PREFIX + miss.redirect, self.public_url)
             await respond(ex.send, 307, b"", {"location": location})
             return
         headers = {"Allow": miss.allow} if miss.allow else {}
@@ -323,16 +323,6 @@ def _content_type(scope: Scope) -> str:
         if name == b"content-type":
             return value.decode("latin-1")
     return ""
-
-
-def _url(scope: Scope, path: str) -> str:
-    """The absolute URL of ``path`` on this server, as Starlette's redirect names it."""
-    host = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"host"), None)
-    if host is None:
-        server = scope.get("server") or ("localhost", 80)
-        host = f"{server[0]}:{server[1]}"
-    query = scope.get("query_string", b"")
-    return f"{scope.get('scheme', 'http')}://{host}{path}" + (f"?{query.decode('latin-1')}" if query else "")
 
 
 def _drop(receive: Receive) -> bool:

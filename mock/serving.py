@@ -1,0 +1,115 @@
+"""How uvicorn serves the mock: a connection must deliver its request head in bounded time and size.
+
+uvicorn has a keep-alive timeout between requests but no limit on the request head itself: a client
+that opens a connection and sends nothing, or part of its headers, holds the connection (and its
+buffer) for ever, and a few hundred such clients exhaust the process (slowloris). The protocol here
+is uvicorn's httptools protocol with two bounds, as nginx's ``client_header_timeout`` and
+``large_client_header_buffers`` give:
+
+- the head (request line and headers) must be complete ``header_timeout`` seconds after the
+  connection opened or after the previous answer was sent; else the connection is closed;
+- the head may not exceed ``MAX_HEAD_BYTES``; else 431 and the connection is closed.
+
+Bodies are not affected (the pipeline reads them bounded by ``--max-body``). ``nexsis mock`` passes
+the protocol by import string, so ``--workers`` processes use it too; the timeout travels in the
+``NEXSIS_MOCK_HEADER_TIMEOUT`` environment variable like the other worker settings.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import typing as t
+
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+__all__ = ["DEFAULT_HEADER_TIMEOUT", "MAX_HEAD_BYTES", "PROTOCOL", "BoundedHeadersProtocol",
+           "uvicorn_options"]
+
+#: Seconds a connection may take to send a complete request head (nginx's default is 60 s; a test
+#: client on loopback needs milliseconds).
+DEFAULT_HEADER_TIMEOUT = 10.0
+#: Largest request head accepted (nginx: 4 x 8 KiB; the mock's longest real URL is far below it).
+MAX_HEAD_BYTES = 64 * 1024
+#: The environment variable that carries ``--header-timeout`` to worker processes.
+HEADER_TIMEOUT_ENV = "NEXSIS_MOCK_HEADER_TIMEOUT"
+#: uvicorn's ``http=`` option naming the protocol below (an import string survives ``--workers``).
+PROTOCOL = "nexsis_mock.serving:BoundedHeadersProtocol"
+
+_TOO_LARGE = (b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
+              b"content-length: 36\r\nconnection: close\r\n\r\nthe request head exceeds 65536 bytes")
+
+
+def header_timeout() -> float:
+    """The process's head timeout: ``NEXSIS_MOCK_HEADER_TIMEOUT`` (set by ``nexsis mock``) or 10 s."""
+    try:
+        value = float(os.environ.get(HEADER_TIMEOUT_ENV, DEFAULT_HEADER_TIMEOUT))
+    except ValueError:
+        return DEFAULT_HEADER_TIMEOUT
+    return value if value > 0 else DEFAULT_HEADER_TIMEOUT
+
+
+class BoundedHeadersProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol whose request heads are bounded in time and size (module doc)."""
+
+    #: Seconds for a head; ``None`` reads :func:`header_timeout` when the connection is made.
+    header_timeout: float | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._head_timeout = self.header_timeout or header_timeout()
+        self._head_timer: asyncio.TimerHandle | None = None
+        self._head_bytes = 0
+        self._awaiting_head = True
+        self._arm()
+
+    def _arm(self) -> None:
+        self._disarm()
+        self._head_timer = self.loop.call_later(self._head_timeout, self._head_too_slow)
+
+    def _disarm(self) -> None:
+        if self._head_timer is not None:
+            self._head_timer.cancel()
+            self._head_timer = None
+
+    def _head_too_slow(self) -> None:
+        self._head_timer = None
+        if self._awaiting_head and not self.transport.is_closing():
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        counting = self._awaiting_head
+        super().data_received(data)
+        # Counted after parsing: bytes after a completed head are the body's, not the head's.
+        if counting and self._awaiting_head and not self.transport.is_closing():
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._disarm()
+                self.transport.write(_TOO_LARGE)
+                self.transport.close()
+
+    def on_headers_complete(self) -> None:
+        self._awaiting_head = False
+        self._disarm()
+        super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        # The next request's head gets its own time (uvicorn's keep-alive timeout closes an idle
+        # connection sooner when no byte of it comes).
+        pipelined = bool(self.pipeline)
+        super().on_response_complete()
+        if not pipelined and not self.transport.is_closing():
+            self._awaiting_head = True
+            self._head_bytes = 0
+            self._arm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def uvicorn_options(timeout: float | None = None) -> dict[str, t.Any]:
+    """The ``uvicorn.run``/``uvicorn.Config`` options that serve the mock with bounded heads."""
+    if timeout is not None:
+        os.environ[HEADER_TIMEOUT_ENV] = str(timeout)
+    return {"http": PROTOCOL}

@@ -42,6 +42,7 @@ from .faults import FaultStore
 from .journal import RequestJournal
 from .limits import BodyTooLarge, LimitedReceive, LimitExceeded, check_encoding, declared_length, read_body
 from .moodle import WSCall, decode_call
+from .prefer import PreferError, forced_answer, preferences
 from .render import NEXSIS_JSON, dumps, encode, respond, ws_answer
 
 __all__ = ["Pipeline"]
@@ -132,6 +133,11 @@ class Pipeline:
         try:
             # 5. authenticate, once
             token = nexsis_credential(scope, endpoint, self.service.check_nexsis_token)
+            # (a forced answer, ``Prefer: code=`` / ``example=``, skips validation and the domain)
+            prefs = preferences(scope)
+            if prefs is not None:
+                await self._nexsis_forced(ex, endpoint, prefs)
+                return
             # 6. validate, once: parameters, then content type and body
             typed_path = endpoint.check_parameters(scope, path_params)
             params = await self._nexsis_params(ex, endpoint, limited, typed_path)
@@ -176,6 +182,16 @@ class Pipeline:
                     params[name[:-2] if name.endswith("[]") else name] = value
         params.update(typed_path)
         return params
+
+    async def _nexsis_forced(self, ex: Exchange, endpoint: Endpoint, prefs: dict[str, str]) -> None:
+        try:
+            forced = forced_answer(endpoint, prefs, lambda status: {
+                "error": ERROR_CODES.get(status, "error"), "message": "answer forced by the Prefer header"})
+        except PreferError as exc:
+            await self._nexsis_error(ex, exc.status, exc.message)
+            return
+        content = b"" if forced.body is None else dumps(forced.body)
+        await respond(ex.send, forced.status, content, {"Preference-Applied": forced.applied}, NEXSIS_JSON)
 
     async def _nexsis_miss(self, ex: Exchange, miss: Miss) -> None:
         if miss.redirect is not None:
@@ -239,6 +255,17 @@ class Pipeline:
         problem = ws_check(call.token, self.service.check_ws_token)
         if problem is not None:
             await self._ws_error(ex, INVALID_TOKEN, call.format, problem)
+            return
+        # (a forced answer, ``Prefer: code=200`` / ``example=``, skips validation and the domain)
+        prefs = preferences(scope)
+        if prefs is not None:
+            try:
+                forced = forced_answer(endpoint, prefs, lambda status: None)
+            except PreferError as exc:
+                await self._ws_error(ex, INVALID_PARAMETER, call.format, exc.message)
+                return
+            content, headers = ws_answer(forced.body, call.format)
+            await respond(ex.send, 200, content, {**headers, "Preference-Applied": forced.applied})
             return
         # 6. validate, once: Moodle's validate_parameters on the function's description
         #    (nexsis_openapi.moodle.signature, from the spec), inside Service.call, which must

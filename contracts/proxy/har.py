@@ -138,6 +138,8 @@ class Recorded:
     status: int
     content_type: str
     response_body: bytes
+    started: float = 0.0  # epoch seconds
+    elapsed: float = 0.0
 
 
 def _refused_for_token(entry: dict[str, Any]) -> bool:

@@ -62,37 +62,8 @@ class Judge:
             schema.config.update(base_url=self.upstream + server)
             self.schemas[api] = schema
 
-    # -- routing ------------------------------------------------------------------------------------
-    def _ws_params(self, ex: Exchange) -> dict[str, Any]:
-        """``array_merge($_GET, $_POST)``: Moodle reads the query, then the form body over it."""
-        query = urlsplit(ex.target).query
-        params = dict(codec.decode(query)) if query else {}
-        media = ex.header("content-type").split(";")[0].strip().lower()
-        if ex.request_body and media == FORM:
-            params.update(codec.decode(ex.request_body))
-        return params
-
     def route(self, ex: Exchange) -> tuple[OperationInfo | None, dict[str, Any], str | None]:
-        """(operation, its parameters, why not judged)."""
-        path = urlsplit(ex.target).path
-        if self.catalog.is_ws_path(path):
-            if not ex.request_complete:
-                return None, {}, "request body too large to read its function"
-            try:
-                params = self._ws_params(ex)
-            except codec.CodecError as exc:
-                return None, {}, f"parameters not decodable: {exc}"[:120]
-            function = params.get("wsfunction")
-            info = self.catalog.ws_functions.get(function) if isinstance(function, str) else None
-            if info is None:
-                return None, params, f"function {str(function)[:60]!r} not in the spec"
-            if params.get("moodlewsrestformat") != "json":
-                return info, params, "XML format (only JSON answers are checked)"
-            return info, params, None
-        found = self.catalog.match_nexsis(ex.method, path)
-        if found is None:
-            return None, {}, "no operation of either spec"
-        return found[0], found[1], None
+        return route(self.catalog, ex)
 
     # -- judging ------------------------------------------------------------------------------------
     def judge(self, ex: Exchange) -> Verdict:
@@ -260,3 +231,36 @@ def _unauthenticated_success(
         f"{info.operation_id} was called without wstoken and answered with a result, "
         "not Moodle's invalidtoken exception",
     )
+
+
+def ws_params(ex: Exchange) -> dict[str, Any]:
+    """``array_merge($_GET, $_POST)``: Moodle reads the query, then the form body over it."""
+    query = urlsplit(ex.target).query
+    params = dict(codec.decode(query)) if query else {}
+    media = ex.header("content-type").split(";")[0].strip().lower()
+    if ex.request_body and media == FORM:
+        params.update(codec.decode(ex.request_body))
+    return params
+
+
+def route(catalog: Catalog, ex: Exchange) -> tuple[OperationInfo | None, dict[str, Any], str | None]:
+    """(operation, its parameters, why it cannot be judged): routed the way the servers route it."""
+    path = urlsplit(ex.target).path
+    if catalog.is_ws_path(path):
+        if not ex.request_complete:
+            return None, {}, "request body too large to read its function"
+        try:
+            params = ws_params(ex)
+        except codec.CodecError as exc:
+            return None, {}, f"parameters not decodable: {exc}"[:120]
+        function = params.get("wsfunction")
+        info = catalog.ws_functions.get(function) if isinstance(function, str) else None
+        if info is None:
+            return None, params, f"function {str(function)[:60]!r} not in the spec"
+        if params.get("moodlewsrestformat") != "json":
+            return info, params, "XML format (only JSON answers are checked)"
+        return info, params, None
+    found = catalog.match_nexsis(ex.method, path)
+    if found is None:
+        return None, {}, "no operation of either spec"
+    return found[0], found[1], None

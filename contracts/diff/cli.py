@@ -1,0 +1,126 @@
+"""`nexsis diff --reference A --candidate B`: does B behave like A, call by call?
+
+A and B are site roots (wwwroot); A may also be a HAR file recorded by `nexsis proxy`, whose
+requests are then replayed against B. Tokens: ``NEXSIS_TOKEN``, ``MOODLE_WS_TOKEN`` and
+``MOODLE_WS_NOCAP_TOKEN`` for both sides, overridden per side by ``REFERENCE_<NAME>`` /
+``CANDIDATE_<NAME>`` (e.g. ``CANDIDATE_NEXSIS_TOKEN``).
+
+Exit codes: 0 every call identical, 1 differences, 2 usage or configuration error, 3 a deployment
+unreachable or refusing its token.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import secrets
+import sys
+from pathlib import Path
+from typing import Any
+
+EPILOG = "Exit codes: 0 all calls identical, 1 differences, 2 usage or configuration error, 3 unreachable."
+TOKEN_NAMES = ("NEXSIS_TOKEN", "MOODLE_WS_TOKEN", "MOODLE_WS_NOCAP_TOKEN")
+
+
+def register(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "diff",
+        help="compare two deployments (or a recorded HAR and a deployment) call by call",
+        description=__doc__,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--reference", required=True, help="site root, or a HAR file from nexsis proxy")
+    parser.add_argument("--candidate", required=True, help="site root to compare with the reference")
+    parser.add_argument(
+        "--config", type=Path, help="contracts.yaml: sandbox ids, operations (as nexsis check)"
+    )
+    parser.add_argument("--report-dir", type=Path, help="write junit.xml, report.md/.html/.json here")
+    parser.add_argument(
+        "--seed", type=int, help="seed of the scenario (the ids it creates, the texts it sends)"
+    )
+    parser.add_argument(
+        "--mode",
+        choices=["read-only", "safe"],
+        default="safe",
+        help="what the scenario may write (default safe: only what it creates, sandbox ids)",
+    )
+    parser.set_defaults(func=main)
+
+
+def side_environ(side: str) -> dict[str, str]:
+    env = dict(os.environ)
+    for name in TOKEN_NAMES:
+        value = os.environ.get(f"{side.upper()}_{name}")
+        if value:
+            env[name] = value
+    return env
+
+
+def main(args: argparse.Namespace) -> int:
+    from nexsis_contracts.config import ConfigError, build_settings
+    from nexsis_contracts.diff import report
+    from nexsis_contracts.runner import Unreachable
+
+    seed = args.seed if args.seed is not None else secrets.randbelow(2**24)
+    har = Path(args.reference) if not args.reference.startswith(("http://", "https://")) else None
+    try:
+        if har is not None and not har.is_file():
+            raise ConfigError(f"--reference {args.reference!r}: neither an http(s) URL nor a HAR file")
+        candidate = build_settings(
+            base_url=args.candidate,
+            config_path=args.config,
+            mode=args.mode,
+            seed=seed,
+            environ=side_environ("candidate"),
+        )
+        reference = None
+        if har is None:
+            reference = build_settings(
+                base_url=args.reference,
+                config_path=args.config,
+                mode=args.mode,
+                seed=seed,
+                environ=side_environ("reference"),
+            )
+    except ConfigError as exc:
+        print(f"nexsis diff: {exc}", file=sys.stderr)
+        return 2
+    run_id = f"{seed:06X}"[-6:]
+    candidate.run_id = run_id
+    try:
+        if har is not None:
+            from nexsis_contracts.diff.replay import replay
+
+            ref_side, cand_side, pairs = replay(har, candidate)
+        else:
+            from nexsis_contracts.diff.compare import compare_sides
+            from nexsis_contracts.diff.scenario import Scenario
+
+            assert reference is not None
+            reference.run_id = run_id
+            ref_side = Scenario(reference, seed).execute("reference")
+            cand_side = Scenario(candidate, seed).execute("candidate")
+            pairs = compare_sides(ref_side, cand_side)
+    except Unreachable as exc:
+        print(f"nexsis diff: {exc}", file=sys.stderr)
+        return 3
+    except (OSError, ValueError, KeyError) as exc:
+        if har is None:
+            raise
+        print(
+            f"nexsis diff: --reference {har}: not a HAR recording ({type(exc).__name__}: {exc})",
+            file=sys.stderr,
+        )
+        return 2
+    secrets_ = tuple({t for s in (reference, candidate) if s for t in s.secrets})
+    for line in report.lines(pairs, secrets_):
+        print(line)
+    for operation, needs in sorted({**ref_side.not_exercised, **cand_side.not_exercised}.items()):
+        print(f"not exercised: {operation} (needs {needs})")
+    if args.report_dir:
+        for path in report.write(pairs, ref_side, cand_side, args.report_dir, secrets_, seed):
+            print(f"report: {path}")
+    identical = sum(1 for p in pairs if not p.differences)
+    print(f"{identical}/{len(pairs)} calls identical (seed {seed})")
+    return 0 if identical == len(pairs) else 1

@@ -58,8 +58,10 @@ def _diff(tmp_path, fault: str | None):
     return proc, reference, candidate
 
 
-def test_every_fault_has_an_expectation():
-    assert set(EXPECTED) == FAULTS
+def test_expectations_name_planted_faults():
+    # The faults a client's own requests can show; the acceptance faults (other request forms)
+    # are the suite's to find (tests/contracts/test_faulty_server.py).
+    assert set(EXPECTED) <= FAULTS
 
 
 def test_faulty_server_against_itself_is_identical(tmp_path):

@@ -60,7 +60,7 @@ def side_environ(side: str) -> dict[str, str]:
 def main(args: argparse.Namespace) -> int:
     from nexsis_contracts.config import ConfigError, build_settings
     from nexsis_contracts.diff import report
-    from nexsis_contracts.runner import Unreachable
+    from nexsis_contracts.preflight import Unreachable
 
     seed = args.seed if args.seed is not None else secrets.randbelow(2**24)
     har = Path(args.reference) if not args.reference.startswith(("http://", "https://")) else None

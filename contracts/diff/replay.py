@@ -20,10 +20,10 @@ from nexsis_contracts.config import Settings
 from nexsis_contracts.diff.calls import Call
 from nexsis_contracts.diff.compare import Comparer, Difference, Pair, id_space
 from nexsis_contracts.diff.scenario import Side
+from nexsis_contracts.preflight import Unreachable
 from nexsis_contracts.proxy.exchange import Exchange
 from nexsis_contracts.proxy.har import Recorded, read_recording
 from nexsis_contracts.proxy.judge import FORM, route
-from nexsis_contracts.runner import Unreachable
 from nexsis_openapi import codec, redact, redact_text
 
 

@@ -74,13 +74,14 @@ class Scenario:
     def execute(self, name: str) -> Side:
         from nexsis_contracts import schemas
         from nexsis_contracts.graph import FixtureGraph
+        from nexsis_contracts.preflight import preflight
 
         run = self.run
         started = time.time()
         for api in self.settings.specs:
             run.schemas[api] = schemas.load_schema(api, self.settings, run.session)
         self._step("preflight")
-        run._preflight()
+        preflight(run)
         run.graph = FixtureGraph(run)
         run.rewriter.graph = run.graph
         try:

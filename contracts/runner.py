@@ -183,6 +183,7 @@ class Run:
 
             self._anchor(operation, info, result)
             self._acceptance(info, result)
+            self._filters(info, result)
             for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
                 self._fuzz(operation, info, result, mode)
             self._auth_probes(info, result)
@@ -240,6 +241,13 @@ class Run:
             from nexsis_contracts.acceptance import check_acceptance
 
             check_acceptance(self, info, result)
+
+    def _filters(self, info: OperationInfo, result: OperationResult) -> None:
+        """Class 5 (filters and paging honoured): the operation's filter rules (filters/)."""
+        if self.graph is not None:
+            from nexsis_contracts.filters import check_filters
+
+            check_filters(self, info, result)
 
     def run_case(self, case: Any, info: OperationInfo, result: OperationResult, rewrite: bool = True) -> Any:
         if rewrite:

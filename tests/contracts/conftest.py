@@ -22,7 +22,7 @@ from tests.faulty_server.app import NEXSIS_TOKEN, WS_NOCAP_TOKEN, WS_TOKEN, Stat
 
 #: The operations the faulty server implements; tests select exactly these.
 FAULTY_OPS = (
-    "ping,getUser,putUser,deleteUser,getCourse,putCourse,deleteCourse,"
+    "ping,getUser,putUser,deleteUser,getCourse,putCourse,deleteCourse,getLogs,"
     "core_webservice_get_site_info,tool_muprog_get_program_allocations,"
     "tool_muprog_source_manual_allocate_users,tool_muprog_delete_program_allocations,"
     "core_group_create_groups,core_group_delete_groups"

@@ -31,6 +31,11 @@ FAULT_RULES = {
     "iso_millis_400": ("putCourse", "timestamp_form_refused"),
     "ws_body_token_ignored": ("core_webservice_get_site_info", "ws_token_in_body_refused"),
     "ws_setting_refused": ("core_webservice_get_site_info", "ws_settings_refused"),
+    # class 5, filters and paging honoured (faults_accept.py; rules in contracts/filters/)
+    "logs_limit_ignored": ("getLogs", "logs_limit_not_honoured"),
+    "logs_offset_ignored": ("getLogs", "logs_pages_overlap"),
+    "logs_level_ignored": ("getLogs", "logs_level_filter_ignored"),
+    "allocation_userids_ignored": ("tool_muprog_get_program_allocations", "userids_filter_ignored"),
 }
 
 

@@ -87,7 +87,7 @@ def logs(faults: set[str], request: Request) -> Response:
         return _error(400, "invalid_parameter", "limit and offset are integers.")
     if (limit is not None and limit < 1) or offset < 0:
         return _error(400, "invalid_parameter", "limit >= 1, offset >= 0.")
-    levels = {v for v in q.get("level", "").split(",") if v}
+    levels = set(q.get("level", "").split(",")) if "level" in q else set()
     if levels - {"fatal", "error", "warning", "info"}:
         return _error(400, "invalid_parameter", "Unknown level.")
     rows = [r for r in LOGS if not levels or "logs_level_ignored" in faults or r["level"] in levels]

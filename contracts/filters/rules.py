@@ -1,0 +1,306 @@
+"""The filter and paging rules, one small registered function per parameter, named for what broke."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from nexsis_contracts.catalog import OperationInfo
+from nexsis_contracts.results import OperationResult
+from nexsis_contracts.run_context import RunContext
+from nexsis_contracts.safety import RefusedRequest
+from nexsis_openapi import codec
+from nexsis_openapi.moodle import WS_PATH
+
+
+class Probe:
+    """The reads a rule makes (through the guarded session) and how it reports what broke."""
+
+    def __init__(self, run: RunContext, info: OperationInfo, result: OperationResult) -> None:
+        self.run, self.info, self.result = run, info, result
+        assert run.graph is not None
+        self.graph = run.graph
+
+    def get(self, path: str, query: dict[str, Any] | None = None) -> tuple[requests.Response | None, Any]:
+        """A NexSIS read; path segments after the first are quoted."""
+        settings = self.run.settings
+        url = settings.target("nexsis") + self.run.catalog.prefixes.get("nexsis", "")
+        url += "/".join(quote(p, safe="") if i else p for i, p in enumerate(path.split("/")))
+        token = settings.tokens.get("nexsis") or ""
+        try:
+            resp = self.run.session.get(url, params=query, headers={"Authorization": f"Bearer {token}"})
+        except (RefusedRequest, requests.RequestException):
+            return None, None
+        return self._seen(resp)
+
+    def ws(self, function: str, **params: Any) -> tuple[requests.Response | None, Any]:
+        settings = self.run.settings
+        form = {"wsfunction": function, "moodlewsrestformat": "json", **params}
+        try:
+            resp = self.run.session.post(
+                settings.target("moodle-ws") + WS_PATH,
+                params={"wstoken": settings.tokens.get("moodle-ws") or ""},
+                data=codec.encode(form).encode(),
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            )
+        except (RefusedRequest, requests.RequestException):
+            return None, None
+        return self._seen(resp)
+
+    def _seen(self, resp: requests.Response) -> tuple[requests.Response | None, Any]:
+        self.result.cases += 1
+        self.result.observe(resp, validated=False)
+        if not 200 <= resp.status_code < 300:
+            return resp, None
+        try:
+            body = resp.json()
+        except ValueError:
+            return resp, None
+        if isinstance(body, dict) and "exception" in body:
+            return resp, None
+        return resp, body
+
+    def fail(self, rule: str, title: str, message: str, response: requests.Response) -> None:
+        self.run.record_failure(self.result, rule, f"{self.info.label}: {title}", message, response, None)
+
+
+Rule = Callable[[Probe], None]
+#: operationId -> its filter rules.
+RULES: dict[str, list[Rule]] = {}
+
+
+def rule(operation_id: str) -> Callable[[Rule], Rule]:
+    """Register a rule for an operation; the function's name is the rule it reports."""
+
+    def register(func: Rule) -> Rule:
+        RULES.setdefault(operation_id, []).append(func)
+        return func
+
+    return register
+
+
+def rows_of(body: Any) -> list[Any] | None:
+    """A list answer as rows; a single object (the logs example shows one) as one row."""
+    if isinstance(body, list):
+        return body
+    if isinstance(body, dict):
+        return [body]
+    return None
+
+
+def key_of(row: Any, field: str = "id") -> str:
+    if isinstance(row, dict) and row.get(field) is not None:
+        return str(row[field])
+    return json.dumps(row, sort_keys=True, default=str)
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Ids and names compared as a database with a case-insensitive collation would."""
+    return str(a).strip().casefold() == str(b).strip().casefold()
+
+
+# -- NexSIS logs ------------------------------------------------------------------------------------
+@rule("getLogs")
+def logs_limit_not_honoured(p: Probe) -> None:
+    p.result.checks_run.add("logs_limit_not_honoured")
+    resp, body = p.get("/logs", {"limit": 2})
+    rows = rows_of(body)
+    if resp is not None and rows is not None and len(rows) > 2:
+        p.fail(
+            "logs_limit_not_honoured",
+            "limit does not bound the number of entries",
+            f"GET /logs?limit=2 answered {len(rows)} entries; limit=2 allows at most 2",
+            resp,
+        )
+
+
+@rule("getLogs")
+def logs_pages_overlap(p: Probe) -> None:
+    p.result.checks_run.add("logs_pages_overlap")
+    _r1, first = p.get("/logs", {"limit": 2, "offset": 0})
+    resp, second = p.get("/logs", {"limit": 2, "offset": 2})
+    _r3, window = p.get("/logs", {"limit": 6, "offset": 0})
+    a, b, c = rows_of(first), rows_of(second), rows_of(window)
+    if resp is None or not a or not b or c is None or len(a) > 2:
+        return  # too few entries to page, or limit itself broken (its own rule says so)
+    ids = [key_of(r) for r in c]
+    top = key_of(a[0])
+    if top not in ids:
+        return  # the log moved on by more than a window meanwhile: nothing can be concluded
+    grown = ids.index(top)  # entries written after the first page was read
+    overlap = sorted({key_of(r) for r in a} & {key_of(r) for r in b})
+    if len(overlap) > grown:
+        p.fail(
+            "logs_pages_overlap",
+            "consecutive pages overlap (offset not applied)",
+            f"GET /logs?limit=2&offset=0 and GET /logs?limit=2&offset=2 share the entries "
+            f"{', '.join(overlap)}; {grown} entries were written in between, so at most {grown} may repeat",
+            resp,
+        )
+
+
+@rule("getLogs")
+def logs_level_filter_ignored(p: Probe) -> None:
+    p.result.checks_run.add("logs_level_filter_ignored")
+    _r, body = p.get("/logs", {"limit": 50})
+    counts: dict[str, int] = {}
+    for r in rows_of(body) or []:
+        level = str(r.get("level", "")).casefold() if isinstance(r, dict) else ""
+        if level in ("fatal", "error", "warning", "info"):
+            counts[level] = counts.get(level, 0) + 1
+    if not counts:
+        return
+    wanted = min(counts, key=lambda lv: counts[lv])  # the rarest level: its filter excludes the most
+    resp, filtered = p.get("/logs", {"limit": 50, "level": wanted})
+    others = sorted(
+        {
+            str(r.get("level"))
+            for r in rows_of(filtered) or []
+            if isinstance(r, dict) and not _same(r.get("level"), wanted)
+        }
+    )
+    if resp is not None and others:
+        p.fail(
+            "logs_level_filter_ignored",
+            "level filter not applied",
+            f"GET /logs?level={wanted} answered entries of level {', '.join(others)}",
+            resp,
+        )
+
+
+# -- NexSIS grades and enrolments ------------------------------------------------------------------------
+@rule("getCourseGrades")
+def pagesize_not_honoured(p: Probe) -> None:
+    p.result.checks_run.add("pagesize_not_honoured")
+    courses = [*p.graph.sandbox("nexsis", "course"), p.graph.course()]
+    for course in [c for c in courses if c]:
+        resp, body = p.get(f"/course/{course}/grade", {"pagesize": 1})
+        rows = rows_of(body)
+        if resp is not None and rows is not None and len(rows) > 1:
+            p.fail(
+                "pagesize_not_honoured",
+                "pagesize does not bound the number of grades",
+                f"GET /course/{course}/grade?pagesize=1 answered {len(rows)} grades; at most 1 was asked for",
+                resp,
+            )
+            return
+
+
+@rule("getCategoryGrades")
+def userid_filter_ignored(p: Probe) -> None:
+    p.result.checks_run.add("userid_filter_ignored")
+    cat = p.graph.category()
+    if not cat:
+        return
+    course, catid = cat[0], cat[1]
+    _r, body = p.get(f"/course/{course}/categorygrade/{catid}")
+    users = [
+        r.get("user_idnumber") for r in rows_of(body) or [] if isinstance(r, dict) and r.get("user_idnumber")
+    ]
+    if not users:
+        return
+    wanted = str(users[0])
+    resp, filtered = p.get(f"/course/{course}/categorygrade/{catid}", {"userid[]": [wanted]})
+    others = sorted(
+        {str(r.get("user_idnumber")) for r in rows_of(filtered) or [] if isinstance(r, dict)}
+        - {u for u in map(str, users) if _same(u, wanted)}
+    )
+    if resp is not None and others:
+        p.fail(
+            "userid_filter_ignored",
+            "userid[] filter not applied",
+            f"GET /course/{course}/categorygrade/{catid}?userid[]={wanted} answered grades of "
+            f"{', '.join(others)}",
+            resp,
+        )
+
+
+@rule("listUserEnrolments")
+def plugin_filter_ignored(p: Probe) -> None:
+    """The run's user is enrolled in its course by one plugin (the course's list says which): asked
+    for another plugin, the user's list must not show that course."""
+    p.result.checks_run.add("plugin_filter_ignored")
+    user, course = p.graph.user(), p.graph.course()
+    if not (user and course):
+        return
+    _r, body = p.get(f"/course/{course}/enrol")
+    plugins = {
+        str(r.get("enrol")).casefold()
+        for r in rows_of(body) or []
+        if isinstance(r, dict) and _same(r.get("idnumber"), user) and r.get("enrol")
+    }
+    if not plugins:
+        return
+    other = next(x for x in ("manual", "self", "cohort") if x not in plugins)
+    resp, listed = p.get(f"/user/{user}/enrol", {"plugin": other})
+    if resp is not None and any(
+        isinstance(r, dict) and _same(r.get("courseid"), course) for r in rows_of(listed) or []
+    ):
+        p.fail(
+            "plugin_filter_ignored",
+            "plugin filter not applied",
+            f"GET /user/{user}/enrol?plugin={other} lists course {course}, where the user is enrolled "
+            f"only by {', '.join(sorted(plugins))} (GET /course/{course}/enrol)",
+            resp,
+        )
+
+
+# -- Moodle WS ------------------------------------------------------------------------------------------
+@rule("tool_muprog_get_program_allocations")
+def userids_filter_ignored(p: Probe) -> None:
+    p.result.checks_run.add("userids_filter_ignored")
+    program = p.graph.ws_program()
+    if not program:
+        return
+    _r, body = p.ws("tool_muprog_get_program_allocations", programid=program)
+    allocated = (
+        {str(r.get("userid")) for r in body or [] if isinstance(r, dict)} if isinstance(body, list) else set()
+    )
+    known = [str(u) for u in [*p.graph.sandbox("moodle-ws", "user"), p.graph.ws_user()] if u]
+    # A real user not allocated (the answer must then be empty), else one of two allocated users.
+    wanted = next((u for u in known if u not in allocated), None)
+    if wanted is None and len(allocated) >= 2:
+        wanted = sorted(allocated)[0]
+    if wanted is None:
+        return
+    resp, rows = p.ws("tool_muprog_get_program_allocations", programid=program, userids=[int(wanted)])
+    others = sorted({str(r.get("userid")) for r in rows or [] if isinstance(r, dict)} - {wanted})
+    wrong = sorted({str(r.get("programid")) for r in rows or [] if isinstance(r, dict)} - {str(program)})
+    if resp is not None and (others or wrong):
+        found = (
+            f"allocations of users {', '.join(others)}" if others else f"rows of programs {', '.join(wrong)}"
+        )
+        p.fail(
+            "userids_filter_ignored",
+            "userids filter not applied",
+            f"tool_muprog_get_program_allocations(programid={program}, userids=[{wanted}]) answered {found}",
+            resp,
+        )
+
+
+@rule("tool_muprog_get_programs")
+def fieldvalues_filter_ignored(p: Probe) -> None:
+    p.result.checks_run.add("fieldvalues_filter_ignored")
+    program = p.graph.ws_program()
+    filters = [("archived", "0")] + ([("id", str(program))] if program else [])
+    for field, value in filters:
+        resp, rows = p.ws("tool_muprog_get_programs", fieldvalues=[{"field": field, "value": value}])
+        bad = [r for r in rows or [] if isinstance(r, dict) and field in r and not _matches(r[field], value)]
+        if resp is not None and bad:
+            p.fail(
+                "fieldvalues_filter_ignored",
+                f"fieldvalues {field} not applied",
+                f"tool_muprog_get_programs(fieldvalues=[{{field: {field}, value: {value}}}]) answered "
+                f"programs with {field} {', '.join(sorted({str(r[field]) for r in bad}))}",
+                resp,
+            )
+
+
+def _matches(actual: Any, wanted: str) -> bool:
+    if isinstance(actual, bool):
+        return actual == (wanted == "1")
+    return _same(actual, wanted)

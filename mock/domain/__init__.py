@@ -1,8 +1,9 @@
 """The mock's domain: ``Service.call(api, operation_id, params, token) -> Result``.
 
-``service`` holds the ``Service`` (one simulated site), ``request_log`` NexSIS's own request log,
-``functions`` what the site knows of Moodle functions beyond the spec. The server layer only
-ever sees ``Service`` and ``Result`` (docs/CONVENTIONS.md, ARCHITECTURE.md).
+``service`` holds the ``Service`` (one simulated site), ``dispatch`` what running one operation
+means, ``request_log`` NexSIS's own request log, ``functions`` what the site knows of Moodle
+functions beyond the spec. The server layer only ever sees ``Service`` and ``Result``
+(docs/CONVENTIONS.md, ARCHITECTURE.md).
 """
 
 from __future__ import annotations

@@ -18,35 +18,23 @@ from pathlib import Path
 from typing import Any
 
 from nexsis_mock import fixtures
-from nexsis_mock.handlers import NEXSIS, WS, Ctx, MoodleError, NexsisError, load_all
-from nexsis_mock.handlers.ws import invalid_parameter, missing_record
-from nexsis_mock.handlers.ws.params import validate_function
+from nexsis_mock.handlers import NEXSIS, WS, load_all
 from nexsis_mock.result import Result
 from nexsis_mock.store.persistence import Journal
 from nexsis_mock.store.state import State
-from nexsis_openapi.moodle import ACCESS_EXCEPTION, CODING_ERROR, INVALID_TOKEN
+from nexsis_openapi.moodle import CODING_ERROR
 
-from .functions import KNOWN_MOODLE_FUNCTIONS, SERVICE_FUNCTIONS
+from .dispatch import API_NEXSIS, API_WS, run_operation
+from .functions import SERVICE_FUNCTIONS
 from .request_log import DeferredLog, RequestLog, log_entry, plain
 
 __all__ = ["API_NEXSIS", "API_WS", "MAX_LOGS", "Service"]
-
-API_NEXSIS = "nexsis"
-API_WS = "moodle-ws"
 
 log = logging.getLogger("nexsis_mock.domain")
 
 MAX_LOGS = 20_000
 _FLUSH_AFTER_S = 1.0
 _FLUSH_AFTER_N = 200
-
-
-def _invalid_token() -> MoodleError:
-    return MoodleError(**INVALID_TOKEN)
-
-
-def _access_exception() -> MoodleError:
-    return MoodleError(**ACCESS_EXCEPTION)
 
 
 class Service:
@@ -191,7 +179,8 @@ class Service:
         if journal is None or not write:
             self._catch_up()
             now = int(self._clock())
-            result, changed, logs = self._apply(api, operation_id, params, token, request, now, write)
+            result, changed, logs = run_operation(self.state, api, operation_id, params, token, request, now,
+                                                  write)
             if journal is None:
                 self._add_logs(logs)
             else:
@@ -205,7 +194,7 @@ class Service:
             self._catch_up(in_transaction=True)
             self._write_pending_logs()
             now = int(self._clock())
-            result, changed, logs = self._apply(api, operation_id, params, token, request, now)
+            result, changed, logs = run_operation(self.state, api, operation_id, params, token, request, now)
             logs = plain(logs)
             if changed:
                 journal.append(
@@ -230,93 +219,6 @@ class Service:
         journal.changed()
         self.state.trim_logs(self._max_logs)
         return result
-
-    def _apply(
-        self,
-        api: str,
-        operation_id: str,
-        params: dict[str, Any],
-        token: str | None,
-        request: dict[str, Any],
-        now: int,
-        write: bool = True,
-    ) -> tuple[Result, bool, list[dict[str, Any]]]:
-        """Run the handler in a state transaction; return (result, state changed?, log entries).
-
-        A read (``write`` false) changes nothing, so it runs without the transaction's undo log
-        (a read that did change the state would not be persisted either: reads are not journalled).
-        """
-        state = self.state
-        ctx = Ctx(state=state, now=now, token=token)
-        changed = False
-        if not write:
-            result = (self._nexsis(ctx, operation_id, params) if api == API_NEXSIS
-                      else self._ws(ctx, operation_id, params))
-            return result, False, self._logs(api, ctx, operation_id, params, request, result, now)
-        try:
-            with state.transaction():
-                version = state.version  # every journalled change moves it
-                result = (
-                    self._nexsis(ctx, operation_id, params)
-                    if api == API_NEXSIS
-                    else self._ws(ctx, operation_id, params)
-                )
-                changed = state.version != version
-                if result.status >= 400 or (
-                    api == API_WS and isinstance(result.body, dict) and "exception" in result.body
-                ):
-                    raise _Rollback(result)
-        except _Rollback as rb:
-            result, changed = rb.result, False
-        return result, changed, self._logs(api, ctx, operation_id, params, request, result, now)
-
-    @staticmethod
-    def _logs(api: str, ctx: Ctx, operation_id: str, params: dict[str, Any], request: dict[str, Any],
-              result: Result, now: int) -> list[Any]:
-        """NexSIS's log entries of the call: the handler's own, then the request's."""
-        if api != API_NEXSIS:
-            return []
-        logs: list[Any] = [dict(entry, date=now) for entry in ctx.logs]
-        logs.append(RequestLog(operation_id, params, request, result, now))
-        return logs
-
-    def _nexsis(self, ctx: Ctx, operation_id: str, params: dict[str, Any]) -> Result:
-        if not ctx.token or ctx.token not in ctx.state.nexsis_keys:
-            return Result(
-                401,
-                {
-                    "error": "unauthorized",
-                    "message": "Missing or invalid API key: send 'Authorization: Bearer <key>' "
-                    "or the 'token' query parameter",
-                },
-            )
-        try:
-            body = NEXSIS[operation_id].func(ctx, params)
-        except NexsisError as exc:
-            return Result(exc.status, {"error": exc.code, "message": exc.message})
-        if isinstance(body, Result):
-            return body
-        return Result(200, body)
-
-    def _ws(self, ctx: Ctx, function: str, params: dict[str, Any]) -> Result:
-        try:
-            token = ctx.state.ws_tokens.get(ctx.token) if ctx.token else None
-            if token is None or token.userid not in ctx.state.users:
-                raise _invalid_token()
-            ctx.ws = token
-            if not function:
-                raise invalid_parameter()
-            if function not in WS:
-                if function in KNOWN_MOODLE_FUNCTIONS:
-                    raise _access_exception()
-                raise missing_record()
-            if token.functions is not None and function not in token.functions:
-                raise _access_exception()
-            cleaned = validate_function(function, params)
-            body = WS[function].func(ctx, cleaned)
-        except MoodleError as exc:
-            return Result(200, exc.body(), detail=exc.detail or None)
-        return Result(200, body)
 
     # ------------------------------------------------------------------ logs and persistence
     def _add_logs(self, logs: list[Any]) -> None:
@@ -374,9 +276,8 @@ class Service:
         assert journal is not None
         for seq, payload in journal.ops_after(journal.last_seq):
             if "api" in payload:
-                self._apply(
-                    payload["api"], payload["op"], payload["params"], payload["token"], {}, payload["now"]
-                )
+                run_operation(self.state, payload["api"], payload["op"], payload["params"], payload["token"],
+                              {}, payload["now"])
             self._add_logs(payload.get("logs") or [])
             journal.last_seq = seq
 
@@ -460,10 +361,3 @@ class Service:
                 "state_file": str(self._journal.path) if self._journal else None,
             }
 
-
-class _Rollback(Exception):
-    """Unwinds the state transaction of an operation that answered an error."""
-
-    def __init__(self, result: Result) -> None:
-        super().__init__("rollback")
-        self.result = result

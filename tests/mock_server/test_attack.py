@@ -8,6 +8,7 @@ change nothing, and leave every other endpoint working. Other owners add their s
 
 from __future__ import annotations
 
+import typing as t
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -255,3 +256,98 @@ def test_xml_answers_stay_well_formed_with_control_characters(client):
     values = {key.get("name"): key.findtext("VALUE") for key in root.iter("KEY")}
     assert values["name"] == "Xml \ufffd\ufffd\ufffd group \ufffd"
     assert values["description"] == "attack"
+
+
+# ---- bad inputs of every kind: never a 500, nothing changed, the same answer with --state -----
+def hostile_requests(nx_key: str, ws_key: str) -> list[tuple[str, str, str, dict[str, str], bytes]]:
+    """(label, method, url, headers, body): malformed, absurd or confusing requests to both APIs."""
+    bearer = {"Authorization": f"Bearer {nx_key}"}
+    js = {**bearer, "content-type": "application/json"}
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    ws_fn = f"wstoken={ws_key}&moodlewsrestformat=json&wsfunction=core_group_create_groups"
+    cases = [
+        ("nx-method-patch", "PATCH", f"{NX}/user/S1001", bearer, b"{}"),
+        ("nx-method-options", "OPTIONS", f"{NX}/user/S1001", bearer, b""),
+        ("nx-method-unknown", "FROB", f"{NX}/user/S1001", bearer, b""),
+        ("nx-path-nul", "GET", f"{NX}/user/%00", bearer, b""),
+        ("nx-path-dotdot-encoded", "GET", f"{NX}/user/%2e%2e%2fcourse", bearer, b""),
+        ("nx-path-double-slash", "GET", f"{NX}//user//S1001", bearer, b""),
+        ("nx-path-semicolon", "GET", f"{NX}/user/S1001;jsessionid=1", bearer, b""),
+        ("nx-path-long", "GET", f"{NX}/user/{'A' * 6000}", bearer, b""),
+        ("nx-path-unicode", "GET", f"{NX}/user/%E2%80%AE%F0%9F%92%A9", bearer, b""),
+        ("nx-query-many-vars", "GET", f"{NX}/logs?" + "&".join(f"v{i}=1" for i in range(1200)), bearer, b""),
+        ("nx-query-deep", "GET", f"{NX}/logs?a" + "[a]" * 100 + "=1", bearer, b""),
+        ("nx-query-limit-list", "GET", f"{NX}/logs?limit[]=1&limit[]=2", bearer, b""),
+        ("nx-query-limit-both", "GET", f"{NX}/logs?limit=1&limit[x]=2", bearer, b""),
+        ("nx-token-list", "GET", f"{NX}/ping?token[]={nx_key}", {}, b""),
+        ("nx-bearer-empty", "GET", f"{NX}/ping", {"Authorization": "Bearer"}, b""),
+        ("nx-bearer-huge", "GET", f"{NX}/ping", {"Authorization": "Bearer " + "x" * 20_000}, b""),
+        ("nx-ct-charset", "PUT", f"{NX}/user/HOST1",
+         {**bearer, "content-type": "application/json; charset=ebcdic"}, b'{"username": "host1"}'),
+        ("nx-ct-garbage", "PUT", f"{NX}/user/HOST1", {**bearer, "content-type": ";;;=;"}, b"{}"),
+        ("nx-json-array", "PUT", f"{NX}/user/HOST1", js, b"[1, 2]"),
+        ("nx-json-string", "PUT", f"{NX}/user/HOST1", js, b'"x"'),
+        ("nx-json-null", "PUT", f"{NX}/user/HOST1", js, b"null"),
+        ("nx-json-operator", "PUT", f"{NX}/user/HOST1", js, b'{"username": {"$gt": ""}}'),
+        ("nx-json-duplicate-keys", "PUT", f"{NX}/user/HOST1", js, b'{"username": "a b", "username": "C D"}'),
+        ("nx-json-bom", "PUT", f"{NX}/user/HOST1", js, b'\xef\xbb\xbf{"username": "host1"}'),
+        ("nx-json-nan", "PUT", f"{NX}/user/HOST1", js, b'{"username": NaN}'),
+        ("nx-json-surrogate", "PUT", f"{NX}/user/HOST1", js, b'{"username": "\\ud800"}'),
+        ("nx-json-huge-number", "PUT", f"{NX}/user/HOST1", js, b'{"username": 1e999}'),
+        ("nx-form-as-json", "PUT", f"{NX}/user/HOST1", js, b"username=host1"),
+        ("nx-json-as-form", "PUT", f"{NX}/user/HOST1", {**bearer, **form}, b'{"username": "host1"}'),
+        ("nx-form-brackets", "PUT", f"{NX}/user/HOST1", {**bearer, **form}, b"username[]=a&username[x]=b"),
+        ("nx-grade-nan", "PUT", f"{NX}/course/C1/categorygrade/1/S1001/nan", bearer, b""),
+        ("nx-grade-inf", "PUT", f"{NX}/course/C1/categorygrade/1/S1001/1e400", bearer, b""),
+        ("ws-function-list", "POST", WS, form,
+         f"wstoken={ws_key}&wsfunction[]=x&moodlewsrestformat=json".encode()),
+        ("ws-format-list", "POST", WS, form,
+         f"wstoken={ws_key}&wsfunction=core_webservice_get_site_info&moodlewsrestformat[]=json".encode()),
+        ("ws-token-list", "POST", WS, form, b"wstoken[]=x&wsfunction=core_webservice_get_site_info"),
+        ("ws-groups-scalar", "POST", WS, form, f"{ws_fn}&groups=5".encode()),
+        ("ws-groups-keyed", "POST", WS, form, f"{ws_fn}&groups[x][courseid]=2&groups[x][name]=n"
+                                             "&groups[x][description]=d".encode()),
+        ("ws-groups-deep", "POST", WS, form, f"{ws_fn}&groups[0][name]".encode() + b"[a]" * 70 + b"=1"),
+        ("ws-courseid-huge", "POST", WS, form, f"{ws_fn}&groups[0][courseid]={'9' * 400}&groups[0][name]=n"
+                                              "&groups[0][description]=d".encode()),
+        ("ws-html-name", "POST", WS, form, f"{ws_fn}&groups[0][courseid]=2&groups[0][name]=<script>x</script>"
+                                          "&groups[0][description]=d".encode()),
+        ("ws-json-body", "POST", WS, {"content-type": "application/json"},
+         f'{{"wstoken": "{ws_key}", "wsfunction": "core_webservice_get_site_info"}}'.encode()),
+        ("ws-get-with-body", "GET", f"{WS}?wstoken={ws_key}&wsfunction=core_webservice_get_site_info", form,
+         b"moodlewsrestformat=json"),
+        ("ws-put", "PUT", f"{WS}?wstoken={ws_key}&wsfunction=core_webservice_get_site_info", {}, b""),
+    ]
+    return cases
+
+
+ANSWERS: dict[str, dict[str, int]] = {}
+#: Confusing but valid: PHP ignores a JSON body's charset parameter, and a PHP array with string
+#: keys is a list to Moodle's validate_parameters. These create a record, as the real systems do.
+WRITES = {"nx-ct-charset", "ws-groups-keyed"}
+
+
+def _data(stats: dict[str, t.Any]) -> dict[str, t.Any]:
+    return {k: v for k, v in stats.items() if k != "logs"}
+
+
+def test_hostile_requests_get_documented_answers_and_change_nothing(request, target, client, bearer):
+    tokens = client.get("/__admin/tokens").json()
+    nx_key, ws_key = tokens["nexsis"][0], next(iter(tokens["moodle-ws"]))
+    answers: dict[str, int] = {}
+    for label, method, url, headers, body in hostile_requests(nx_key, ws_key):
+        before = _data(client.get("/__admin/stats").json())
+        r = client.request(method, url, headers=headers, content=body)
+        assert r.status_code < 500, (label, r.status_code, r.text[:300])
+        changed = _data(client.get("/__admin/stats").json()) != before
+        assert changed == (label in WRITES and r.status_code == 200), (label, r.status_code, r.text[:300])
+        if url.startswith(WS) and method in ("GET", "POST"):
+            assert r.status_code == 200, (label, r.text[:300])
+        if r.content and r.headers.get("content-type", "").startswith("application/json"):
+            r.json()  # a well-formed answer in the API's form
+        answers[label] = r.status_code
+    assert_site_healthy(client, bearer)
+    mode = request.node.callspec.params["target"]
+    ANSWERS[mode] = answers
+    if len(ANSWERS) == 2:  # the same input gets the same answer in memory and with --state
+        assert ANSWERS["memory"] == ANSWERS["state-file"]

@@ -9,11 +9,11 @@ from __future__ import annotations
 import typing as t
 from pathlib import Path
 
+from . import journal_query
 from .fixtures import SECTIONS
 from .middleware.faults import FaultError, FaultStore
 from .middleware.journal import RequestJournal
 from .result import Result
-from .safe_regex import PatternError
 
 __all__ = ["SPEC_PATH", "STATE_VERSION", "AdminAPI"]
 
@@ -69,14 +69,26 @@ class AdminAPI:
         return Result(200, {"status": "imported"})
 
     def listRequests(self, params: dict, token: str | None, scope: dict) -> Result:
+        return self._find(params, lambda flt, limit: {
+            "total": len(self.journal), "requests": journal_query.find(self.journal, flt, limit)})
+
+    def findRequests(self, params: dict, token: str | None, scope: dict) -> Result:
+        return self._find(params, lambda flt, limit: {
+            "requests": journal_query.find(self.journal, flt, limit)})
+
+    def countRequests(self, params: dict, token: str | None, scope: dict) -> Result:
+        return self._find(params, lambda flt, limit: {"count": journal_query.count(self.journal, flt)})
+
+    def listUnmatchedRequests(self, params: dict, token: str | None, scope: dict) -> Result:
+        return Result(200, {"requests": journal_query.unmatched(self.journal, params.get("limit"))})
+
+    def _find(self, params: dict,
+              answer: t.Callable[[journal_query.RequestFilter, int | None], t.Any]) -> Result:
         try:
-            entries = self.journal.select(
-                method=params.get("method"), path=params.get("path"), path_regex=params.get("path_regex"),
-                wsfunction=params.get("wsfunction"), status=params.get("status"), limit=params.get("limit"))
-        except PatternError as exc:
+            flt = journal_query.RequestFilter.read(params)
+        except journal_query.FilterError as exc:
             return _error(400, "bad_request", str(exc))
-        return Result(200, {"total": len(self.journal),
-                                 "requests": [self.journal.as_dict(e) for e in entries]})
+        return Result(200, answer(flt, params.get("limit")))
 
     def clearRequests(self, params: dict, token: str | None, scope: dict) -> Result:
         return Result(200, {"status": "cleared", "removed": self.journal.clear()})

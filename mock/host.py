@@ -57,6 +57,10 @@ def _admin_handler(method: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:
     """An admin method as a Connexion handler: parameters in, one JSON answer out."""
 
     async def handler(body: t.Any = None, **kwargs: t.Any) -> ConnexionResponse:
+        if isinstance(body, bytes):
+            # A bodiless call of an optional body: Connexion hands over the schema's default as
+            # JSON bytes (admin_guard lets no other body through without a JSON type).
+            body = orjson.loads(body) if body.strip() else None
         params = dict(body) if isinstance(body, dict) else ({} if body is None else {"body": body})
         # Connexion adds its security context to the arguments of a handler taking **kwargs.
         params.update({k: v for k, v in kwargs.items() if k not in _CONTEXT})

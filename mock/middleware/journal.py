@@ -3,7 +3,11 @@
 Recording must cost next to nothing on the hot path, so an entry keeps raw bytes (body prefixes
 capped at ``keep`` bytes) in a ring buffer of fixed size; decoding, redaction and filtering happen
 only when someone reads the journal through the admin API. Tokens are masked at read time with
-``nexsis_openapi.redact``, and the ``Authorization`` header is never recorded at all.
+``nexsis_openapi.redact``, by the decoded name: query and body parameters, and request headers
+(``Authorization``, ``Cookie``, ``X-API-Key`` shown as ``[REDACTED]``: a test can see that a
+credential was sent, never which). Every API request is kept, whatever became of it: unmatched
+(404, 405, an unknown function), refused (the reason the mock gave: ``X-Mock-Detail`` or the
+NexSIS error message) or answered by a fault. Filtering lives in ``journal_query``.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ import orjson
 from starlette.types import Message, Send
 
 from nexsis_openapi import codec
+from nexsis_openapi.moodle import WS_PATH
 from nexsis_openapi.redact import redact, redact_text
 
-from ..safe_regex import compile_pattern
 from .limits import LimitedReceive
 
 __all__ = ["DEFAULT_JOURNAL_SIZE", "Entry", "Recorder", "RequestJournal"]
@@ -46,6 +50,11 @@ class Entry:
     response_type: str
     duration_ms: float
     fault: str | None = None
+    headers: t.Sequence[tuple[bytes, bytes]] = ()
+    operation: str | None = None
+    matched: bool = True
+    detail: str | None = None
+    allow: str | None = None
 
 
 def _decode_body(raw: bytes, content_type: str, truncated: bool, secrets: tuple[str, ...] = ()) -> t.Any:
@@ -69,7 +78,7 @@ def _decode_body(raw: bytes, content_type: str, truncated: bool, secrets: tuple[
 class Recorder:
     """Wraps ``send`` to note the status and keep a prefix of the response body."""
 
-    __slots__ = ("body", "content_type", "keep", "send", "started", "status")
+    __slots__ = ("allow", "body", "content_type", "detail", "keep", "send", "started", "status")
 
     def __init__(self, send: Send, keep: int) -> None:
         self.send = send
@@ -78,6 +87,8 @@ class Recorder:
         self.content_type = ""
         self.body = bytearray()
         self.started = False
+        self.detail: str | None = None
+        self.allow: str | None = None
 
     async def __call__(self, message: Message) -> None:
         if message["type"] == "http.response.start":
@@ -86,6 +97,10 @@ class Recorder:
             for name, value in message.get("headers", ()):
                 if name == b"content-type":
                     self.content_type = value.decode("latin-1")
+                elif name == b"x-mock-detail":
+                    self.detail = value.decode("latin-1")
+                elif name == b"allow":
+                    self.allow = value.decode("latin-1")
         elif message["type"] == "http.response.body" and len(self.body) < self.keep:
             self.body += message.get("body", b"")[: self.keep - len(self.body)]
         await self.send(message)
@@ -120,6 +135,7 @@ class RequestJournal:
         if not self.enabled or not recorder.started:
             return
         scope = exchange.scope
+        endpoint = exchange.endpoint
         body, size = exchange.body, exchange.body_size
         if isinstance(body, LimitedReceive):
             size, body = body.size, bytes(body.prefix)
@@ -129,7 +145,10 @@ class RequestJournal:
                     query=scope.get("query_string", b""), content_type=content_type, body=body,
                     body_size=size, wsfunction=exchange.wsfunction, status=recorder.status,
                     response=bytes(recorder.body), response_type=recorder.content_type,
-                    duration_ms=(time.perf_counter() - started) * 1000, fault=exchange.fault)
+                    duration_ms=(time.perf_counter() - started) * 1000, fault=exchange.fault,
+                    headers=scope["headers"], operation=endpoint.operation_id if endpoint else None,
+                    matched=not _unmatched(exchange, recorder.status), detail=recorder.detail,
+                    allow=recorder.allow)
 
     def clear(self) -> int:
         count = len(self._entries)
@@ -139,23 +158,16 @@ class RequestJournal:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def select(self, *, method: str | None = None, path: str | None = None,
-               path_regex: str | None = None, wsfunction: str | None = None,
-               status: int | None = None, limit: int | None = None) -> list[Entry]:
-        """Entries matching every given filter, oldest first (the last ``limit`` when given)."""
-        pattern = compile_pattern(path_regex) if path_regex else None
-        out = [e for e in self._entries
-               if (method is None or e.method == method.upper())
-               and (path is None or e.path == path)
-               and (pattern is None or pattern.search(e.path))
-               and (wsfunction is None or e.wsfunction == wsfunction)
-               and (status is None or e.status == status)]
-        return out[-limit:] if limit else out
+    def entries(self) -> list[Entry]:
+        """The entries, oldest first (a copy: the journal may grow while a query runs)."""
+        return list(self._entries)
 
     def as_dict(self, entry: Entry) -> dict[str, t.Any]:
         """The admin API's view of an entry: decoded, redacted, JSON-able."""
         query: t.Any = None
         secrets = tuple(self.secrets()) if self.secrets is not None else ()
+        response = _decode_body(entry.response, entry.response_type, len(entry.response) >= self.keep,
+                                secrets)
         if entry.query:
             try:
                 query = redact(codec.decode(entry.query), secrets)
@@ -171,8 +183,60 @@ class RequestJournal:
             "query": query,
             "body": _decode_body(entry.body, entry.content_type, entry.body_size > len(entry.body), secrets),
             "status": entry.status,
-            "response": _decode_body(entry.response, entry.response_type,
-                                     len(entry.response) >= self.keep, secrets),
+            "response": response,
             "duration_ms": round(entry.duration_ms, 3),
             "fault": entry.fault,
+            "operation": entry.operation,
+            "outcome": outcome(entry, response),
+            "reason": _reason(entry, response),
+            "headers": _headers(entry.headers, secrets),
         }
+
+
+def _unmatched(exchange: t.Any, status: int) -> bool:
+    """No operation for it: a NexSIS 404/405 (or trailing-slash 307) routing miss, an unknown function."""
+    if exchange.endpoint is not None:
+        return False
+    if exchange.wsfunction is not None or exchange.scope["path"] == WS_PATH:
+        return bool(exchange.wsfunction)
+    return status in (307, 404, 405)
+
+
+def _headers(raw: t.Sequence[tuple[bytes, bytes]], secrets: tuple[str, ...]) -> dict[str, str]:
+    """Request headers by (lower-case) name, repeated ones joined, secret-named ones masked."""
+    headers: dict[str, str] = {}
+    for name, value in raw:
+        key, text = name.decode("latin-1").lower(), value.decode("latin-1")
+        headers[key] = f"{headers[key]}, {text}" if key in headers else text
+    return t.cast(dict[str, str], redact(headers, secrets))
+
+
+def outcome(entry: Entry, response: t.Any = None) -> str:
+    """What became of the request: ``fault``, ``unmatched``, ``refused`` or ``answered``."""
+    if entry.fault is not None:
+        return "fault"
+    if not entry.matched:
+        return "unmatched"
+    if entry.status >= 400 or entry.detail is not None or _ws_exception(response):
+        return "refused"
+    return "answered"
+
+
+def _ws_exception(response: t.Any) -> bool:
+    if isinstance(response, dict):
+        return "exception" in response and "errorcode" in response
+    return isinstance(response, str) and response.lstrip().startswith("<?xml") and "<EXCEPTION" in response
+
+
+def _reason(entry: Entry, response: t.Any) -> str | None:
+    """Why the mock refused (or did not match) the request, as it told the client."""
+    if entry.status < 400 and entry.detail is None and not _ws_exception(response):
+        return None
+    parts = []
+    if isinstance(response, dict) and isinstance(response.get("message"), str):
+        parts.append(response["message"])
+    if entry.detail:
+        parts.append(entry.detail)
+    if entry.allow:
+        parts.append(f"the path has {entry.allow}")
+    return "; ".join(parts) or None

@@ -134,4 +134,4 @@ def test_schemathesis_cli_finds_no_schema_valid_request_rejected(tmp_path: Path)
     out = proc.stdout + proc.stderr
     assert "Schema-valid request rejected" not in out, out[-6000:]
     assert proc.returncode == 0, out[-6000:]
-    assert "Tested: 11" in out, out[-3000:]
+    assert "Tested: 14" in out, out[-3000:]

@@ -38,7 +38,10 @@ GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 #: Per-connection noise: never compared.
 IGNORED_HEADERS = frozenset({"date", "server"})
 #: Journal fields that are per-run noise.
-IGNORED_ENTRY_FIELDS = ("id", "timestamp", "duration_ms")
+IGNORED_ENTRY_FIELDS = ("id", "timestamp", "duration_ms",
+                        # added after the recording (issue 12, "Verify and explain"), tested in
+                        # tests/mock_server/test_admin_verify.py; headers carry the port too
+                        "headers", "operation", "outcome", "reason")
 
 
 def _service() -> Service:

@@ -26,6 +26,10 @@ TOKEN_ENV = {
     "moodle-ws-nocap": "MOODLE_WS_NOCAP_TOKEN",
 }
 
+#: The keys of contracts.yaml and of its `limits:` (each documented in docs/contracts-yaml.md).
+CONFIG_KEYS = ("base_url", "targets", "sandbox", "limits", "mode", "operations", "only", "report_dir")
+LIMIT_KEYS = ("max_examples", "seed", "workers", "rate_limit", "time_budget", "require_success")
+
 #: Entity kinds that a sandbox may name, per API. NexSIS ids are the SIS's strings, WS ids integers.
 SANDBOX_KINDS: dict[str, tuple[str, ...]] = {
     "nexsis": ("course", "user", "group", "category", "program", "certification", "department", "position"),
@@ -138,10 +142,15 @@ def load_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(f"--config {path}: not valid YAML: {exc}") from None
     if not isinstance(data, dict):
         raise ConfigError(f"--config {path}: expected a mapping at the top level")
-    known = {"base_url", "targets", "sandbox", "limits", "mode", "operations", "only", "report_dir"}
-    unknown = sorted(set(data) - known)
+    unknown = sorted(set(data) - set(CONFIG_KEYS))
     if unknown:
-        raise ConfigError(f"--config {path}: unknown keys {unknown}; known: {sorted(known)}")
+        raise ConfigError(f"--config {path}: unknown keys {unknown}; known: {sorted(CONFIG_KEYS)}")
+    limits = data.get("limits")
+    if isinstance(limits, dict) and set(limits) - set(LIMIT_KEYS):
+        raise ConfigError(
+            f"--config {path}: unknown keys under limits: {sorted(set(limits) - set(LIMIT_KEYS))}; "
+            f"known: {sorted(LIMIT_KEYS)}"
+        )
     return data
 
 

@@ -1,4 +1,7 @@
-"""`--dry-run`: every case generated, rewritten and judged by the guard as in a real run, none sent."""
+"""`--dry-run`: every case generated, rewritten and judged by the guard as in a real run, none sent.
+
+Each planned request is listed with its body (and content type) on the lines below it.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +10,14 @@ from collections.abc import Callable
 from typing import Any
 
 from nexsis_contracts.catalog import OperationInfo
+from nexsis_contracts.evidence import body_text
 from nexsis_contracts.results import OperationResult
 from nexsis_contracts.rewrite import Skip
 from nexsis_contracts.run_context import RunContext
 from nexsis_openapi import redact_text
+
+#: Longer bodies are cut in the listing (their length is said); generated ones rarely reach it.
+MAX_BODY = 8000
 
 
 def dry_run(run: RunContext, work: list[tuple[str, Any, OperationInfo]]) -> None:
@@ -56,11 +63,17 @@ def _planner(run: RunContext, info: OperationInfo) -> Callable[[Any], None]:
         url = str(prepared.url).split("#")[0]
         decision = run.guard.classify(str(prepared.method), url, prepared.body)
         refused = run.guard._refusal(decision, str(prepared.method))
-        line = f"{prepared.method} {url}"
+        line = f"{prepared.method} {url}" + (f"  (REFUSED: {refused})" if refused else "")
+        if refused:
+            line = "REFUSE " + line
         if prepared.body:
-            b = prepared.body
-            line += " " + (b.decode("utf-8", "replace") if isinstance(b, bytes) else str(b))[:200]
-        line = redact_text(line, run.settings.secrets)
-        run.result.planned.append(("REFUSE " + line + f"  ({refused})") if refused else line)
+            # The body in full, as it would go out, under its content type (a reader checks what
+            # would be written before letting a run near a site).
+            text = body_text(prepared)
+            if len(text) > MAX_BODY:
+                text = text[:MAX_BODY] + f" ... ({len(text)} characters in all)"
+            ctype = prepared.headers.get("Content-Type", "no content type")
+            line += f"\n    Content-Type: {ctype}\n    " + text.replace("\n", "\n    ")
+        run.result.planned.append(redact_text(line, run.settings.secrets))
 
     return plan

@@ -8,6 +8,7 @@ NexSIS operations need and no API can create, and the Moodle program and cohorts
 
 from __future__ import annotations
 
+import json
 import subprocess
 import time
 from pathlib import Path
@@ -111,20 +112,10 @@ def _coverage_rows(report: str) -> dict[tuple[str, str], list[str]]:
 
 @pytest.mark.slow
 def test_default_run_against_mock_sees_success_for_every_operation(mock_url, tmp_path):
-    config = tmp_path / "contracts.yaml"
-    config.write_text(yaml.safe_dump({"sandbox": sandbox_from_default_fixture()}))
+    """Default options and the shipped examples/contracts.mock.yaml (require_success on in it)."""
+    config = REPO / "examples" / "contracts.mock.yaml"
     started = time.monotonic()
-    proc = _check(
-        "--base-url",
-        mock_url,
-        "--config",
-        str(config),
-        "--report-dir",
-        str(tmp_path),
-        "--seed",
-        SEED,
-        "--require-success",
-    )
+    proc = _check("--base-url", mock_url, "--config", str(config), "--report-dir", str(tmp_path), "--seed", SEED)  # noqa: E501
     wall = time.monotonic() - started
     report = (tmp_path / "report.md").read_text()
     print(f"nexsis check against the mock: {wall:.1f}s wall, exit {proc.returncode}")
@@ -142,6 +133,11 @@ def test_default_run_against_mock_sees_success_for_every_operation(mock_url, tmp
         if api == "moodle-ws":
             assert "ok:" in cells[3], cells  # the outcome column tells success from envelopes
     assert "no success seen" not in report
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert data["verdict"] == "conformant" and data["unverified"] == []
+    assert not [(op["name"], f["check"]) for op in data["operations"] for f in op["failures"]]
+    exercised = {(op["api"], op["name"]) for op in data["operations"] if op["cases"] and op["successes"]}
+    assert set(operations) <= exercised
     # The WS stateful scenario ran (program from the sandbox, a user of the run's own).
     scenario = next(line for line in report.splitlines() if "| scenario_muprog_allocation |" in line)
     assert scenario.split("|")[3].strip() == "pass", scenario

@@ -65,3 +65,56 @@ def test_plugin_reports_a_fault_on_its_operation(faulty):
     assert proc.returncode == 1, proc.stdout
     assert "1 failed, 1 passed" in proc.stdout
     assert "nexsis::getUser" in proc.stdout and "response_schema_conformance" in proc.stdout
+
+
+def _prefixes(state) -> set[str]:
+    import re
+
+    return {m.group(0) for e in state.journal for m in [re.search(r"NXCK[0-9A-F]{6}", e["path"])] if m}
+
+
+def test_xdist_splits_operations_one_prefix_per_worker_and_merges_reports(faulty, tmp_path):
+    import json
+
+    server, state = faulty
+    set_faults(server, "wrong_type")  # getUser fails: the merged report must carry the failure
+    proc = _pytest(
+        "-n", "2", "--nexsis-base-url", server.url, "--nexsis-only", "nexsis",
+        "--nexsis-operation", "getUser,putUser,deleteUser", "--nexsis-max-examples", "3",
+        "--nexsis-report-dir", str(tmp_path),
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "2 failed, 2 passed" in proc.stdout, proc.stdout  # getUser and the scenario read firstname
+    assert "nexsis::getUser" in proc.stdout and "nexsis::scenarios" in proc.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    names = sorted(op["name"] for op in report["operations"])
+    assert names == ["deleteUser", "getUser", "putUser", "scenario_nexsis_lifecycle"], names
+    assert [f["check"] for op in report["operations"] if op["name"] == "getUser" for f in op["failures"]]
+    # Two workers, two run prefixes, both seen at the server, both in the merged report; nothing left.
+    used = _prefixes(state)
+    assert len(used) == 2, used
+    assert sorted(report["settings"]["id_prefix"].split(", ")) == sorted(used)
+    assert report["settings"]["workers"] == 2
+    assert not [u for u in state.users if u.startswith("NXCK")]
+    junit = (tmp_path / "junit.xml").read_text()
+    assert all(f'name="{n}"' in junit for n in names)
+
+
+def test_k_and_m_select_what_is_sent(faulty, tmp_path):
+    import json
+
+    server, state = faulty
+    common = ("--nexsis-base-url", server.url, "--nexsis-only", "nexsis", "--nexsis-max-examples", "3")
+    common += ("--nexsis-operation", "ping,getUser,putUser,deleteUser", "--nexsis-seed", "1")
+    proc = _pytest(*common, "-k", "getUser", "--nexsis-report-dir", str(tmp_path / "k"))
+    assert proc.returncode == 0 and "1 passed, 4 deselected" in proc.stdout, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "k" / "report.json").read_text())
+    assert [op["name"] for op in report["operations"]] == ["getUser"]
+    assert not [e for e in state.journal if e["method"] == "PUT" and "/user/" in e["path"]
+                and "NXCK" not in e["path"]]  # fmt: skip  # no generated putUser case was sent
+    state.journal.clear()
+    proc = _pytest(*common, "-m", "read and not scenario", "--nexsis-report-dir", str(tmp_path / "m"))
+    assert proc.returncode == 0 and "2 passed, 3 deselected" in proc.stdout, proc.stdout + proc.stderr
+    report = json.loads((tmp_path / "m" / "report.json").read_text())
+    assert sorted(op["name"] for op in report["operations"]) == ["getUser", "ping"]
+    assert not [e for e in state.journal if e["method"] == "DELETE" and "NXCK" not in e["path"]]

@@ -412,14 +412,15 @@ class State:
                 self._pop(self.ws_tokens, token)
 
     # ------------------------------------------------------------------ courses
-    def add_course(self, course: Course) -> None:
+    def add_course(self, course: Course, gradeitem: int | None = None) -> None:
+        """Add a course with its course grade item (id ``gradeitem``, as exported, or the next one)."""
         self._put(self.courses, course.id, course)
         if course.idnumber:
             self._put(self.course_by_idnumber, course.idnumber, course.id)
         self._put(self.course_by_shortname, course.shortname, course.id)
         self.bump_seq("course", course.id)
         if course.id not in self.course_item:
-            itemid = self.next_id("gradeitem")
+            itemid = self.next_id("gradeitem") if gradeitem is None else gradeitem
             self.add_grade_item(GradeItem(id=itemid, courseid=course.id, itemtype="course"))
 
     def update_course(self, course: Course, **changes: Any) -> None:
@@ -579,11 +580,14 @@ class State:
             stack.extend(self.meta_by_child.get(course, {}).keys())
         return False
 
-    def add_metalink(self, link: MetaLink, now: int) -> None:
+    def add_metalink(self, link: MetaLink, now: int, *, sync: bool = True) -> None:
+        """Add a metalink; ``sync``: mirror the child's enrolments (not when loading an export)."""
         self._put(self.metalinks, link.id, link)
         self._put(self._bucket(self.meta_by_parent, link.courseid, dict), link.customint1, link)
         self._put(self._bucket(self.meta_by_child, link.customint1, dict), link.courseid, link)
         self.bump_seq("metalink", link.id)
+        if not sync:
+            return
         for userid in list(self.enrol_by_course.get(link.customint1, {})):
             self._meta_sync_user(link.customint1, userid, now)
 
@@ -670,12 +674,14 @@ class State:
     def allocation(self, programid: int, userid: int) -> Allocation | None:
         return self.alloc_by_program.get(programid, {}).get(userid)
 
-    def add_allocation(self, alloc: Allocation, now: int = 0) -> None:
+    def add_allocation(self, alloc: Allocation, now: int = 0, *, sync: bool = True) -> None:
+        """Add an allocation; ``sync``: enrol its user in the program's courses (not for an export)."""
         self._put(self.allocations, alloc.id, alloc)
         self._put(self._bucket(self.alloc_by_program, alloc.programid, dict), alloc.userid, alloc)
         self._put(self._bucket(self.alloc_by_user, alloc.userid, dict), alloc.programid, alloc)
         self.bump_seq("allocation", alloc.id)
-        self.sync_program_enrolments(alloc, now)
+        if sync:
+            self.sync_program_enrolments(alloc, now)
 
     def sync_program_enrolments(self, alloc: Allocation, now: int = 0) -> None:
         """enrol_muprog: an allocation enrols its user in the program's courses (suspended if archived)."""

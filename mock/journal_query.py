@@ -24,6 +24,7 @@ import typing as t
 from dataclasses import dataclass, field
 
 from .middleware.journal import Entry, RequestJournal
+from .near_miss import NearMiss, explain, explain_function
 from .safe_regex import Pattern, compile_pattern
 
 __all__ = ["OUTCOMES", "FilterError", "RequestFilter", "count", "find", "unmatched"]
@@ -162,12 +163,15 @@ def unmatched(journal: RequestJournal, limit: int | None = None) -> list[dict[st
 
 
 def near_miss(entry: Entry, view: dict[str, t.Any]) -> dict[str, t.Any]:
-    """The explanation of a miss: the methods the path has (405), and whatever else the answer
-    said beyond its error and message (the pipeline's closest operations, when it names them)."""
+    """The explanation of a miss, as the pipeline gave it (``nexsis_mock.near_miss``, built again
+    from the endpoint table): the closest operations and what differed, the methods the path has."""
     explained: dict[str, t.Any] = {"reason": view["reason"]}
+    if entry.wsfunction:
+        found: NearMiss | None = explain_function(entry.wsfunction)
+    else:
+        found = explain(entry.method, entry.path)
+    if found is not None:
+        explained.update(found.as_dict())
     if entry.allow:
         explained["allowed_methods"] = [m.strip() for m in entry.allow.split(",") if m.strip()]
-    response = view["response"]
-    if isinstance(response, dict):
-        explained.update({k: v for k, v in response.items() if k not in ("error", "message")})
     return explained

@@ -139,7 +139,11 @@ def test_unmatched_requests_with_the_near_miss(http: httpx.Client, tokens):
     assert [(e["method"], e["status"]) for e in missed] == [("GET", 404), ("DELETE", 405), ("POST", 200)]
     assert all(e["outcome"] == "unmatched" and e["near_miss"]["reason"] for e in missed)
     assert "GET" in missed[1]["near_miss"]["allowed_methods"]
+    closest = missed[0]["near_miss"]["closest"][0]
+    assert closest["operation"] == "getUser" and closest["differs"][0]["kind"] == "segment"
+    assert missed[1]["near_miss"]["closest"][0]["differs"][0]["kind"] == "method"
     assert missed[2]["wsfunction"] == "core_group_create_grups"
+    assert missed[2]["near_miss"]["closest"][0]["operation"] == "core_group_create_groups"
     assert count(http, outcome="unmatched") == 3
     assert [e["id"] for e in http.get("/__admin/requests/unmatched", params={"limit": 1}).json()
             ["requests"]] == [missed[2]["id"]]

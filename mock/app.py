@@ -67,7 +67,7 @@ def create_app(
     faults = FaultStore(fault_seed)
     public_url = public_url.rstrip("/") if public_url else None
     host = AdminGuard(build_host(AdminAPI(service, journal, faults), validate_responses=validate_responses,
-                                 swagger_ui=swagger_ui),
+                                 swagger_ui=swagger_ui, public_url=public_url),
                       token=admin_token, public_url=public_url, max_body=admin_max_body)
     app = Pipeline(host, service=service, table=table(), journal=journal, faults=faults,
                    max_body=max_body, validate_responses=validate_responses, threaded=threaded)

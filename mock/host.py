@@ -33,6 +33,7 @@ from .admin_http import AdminURIParser
 from .endpoints import NEXSIS_PREFIX
 from .middleware import errors
 from .middleware.render import NEXSIS_JSON, dumps
+from .swagger import SwaggerPages
 
 __all__ = ["ADMIN_PREFIX", "build_host"]
 
@@ -79,8 +80,13 @@ def _quiet_connexion() -> None:
     logging.getLogger("connexion.operations.openapi3").setLevel(logging.ERROR)
 
 
-def build_host(admin: AdminAPI, *, validate_responses: bool, swagger_ui: bool) -> ASGIApp:
-    """The host app: the APIs' Swagger UIs in front of Connexion's admin app."""
+def build_host(admin: AdminAPI, *, validate_responses: bool, swagger_ui: bool,
+               public_url: str | None = None) -> ASGIApp:
+    """The host app: the APIs' Swagger UIs in front of Connexion's admin app.
+
+    ``swagger.SwaggerPages`` serves the spec documents (with this mock as their server) and the UI
+    pages of the three APIs; Connexion serves the Swagger UI bundle's files and the admin API.
+    """
     _quiet_connexion()
     ui = SwaggerUIOptions(swagger_ui=swagger_ui, swagger_ui_path="/ui")
     app = AsyncApp(__name__, validate_responses=validate_responses, swagger_ui_options=ui,
@@ -98,4 +104,5 @@ def build_host(admin: AdminAPI, *, validate_responses: bool, swagger_ui: bool) -
     for name, base in (("nexsis", NEXSIS_PREFIX), ("moodle-ws", "")):
         spec = Specification.load(copy.deepcopy(load_spec(name)))
         uis.add_api(spec, base_path=base, swagger_ui_options=ui)
-    return uis
+    return SwaggerPages(uis, {NEXSIS_PREFIX: "nexsis", "": "moodle-ws", ADMIN_PREFIX: admin_spec},
+                        public_url=public_url, swagger_ui=swagger_ui)

@@ -183,3 +183,22 @@ def test_missing_success_is_flagged_and_fails_with_require_success(mock_url, tmp
     assert "getCertificationAllocation" in proc.stderr
     junit = (Path(tmp_path) / "b" / "junit.xml").read_text()
     assert 'type="success_required"' in junit
+
+
+@pytest.mark.slow
+def test_default_options_without_config_exercise_every_operation(mock_url, tmp_path):
+    """No config at all: exit 0, no violation, every operation sent cases; only those whose
+    success needs a sandbox record are unverified, each saying which record."""
+    proc = _check("--base-url", mock_url, "--report-dir", str(tmp_path), "--seed", SEED)
+    data = json.loads((tmp_path / "report.json").read_text())
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
+    assert data["verdict"] == "conformant"
+    assert not [(op["name"], f["check"]) for op in data["operations"] for f in op["failures"]]
+    ops = {(op["api"], op["name"]): op for op in data["operations"] if op["kind"] == "operation"}
+    assert set(ops) == set(all_operations())
+    assert not [name for name, op in ops.items() if not op["cases"]]
+    for name, op in ops.items():
+        if op["verdict"] == "unverified":
+            assert "sandbox" in (op["anchor_missing"] or ""), (name, op)
+        else:
+            assert op["verdict"] == "pass", (name, op)

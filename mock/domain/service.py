@@ -55,6 +55,7 @@ class Service:
         self._pending_logs: list[dict[str, Any]] = []
         self._pending_since = 0.0
         self._journal: Journal | None = None
+        self._secrets: tuple[State | None, tuple[str, ...]] = (None, ())
         self.state: State
         if state_file is None:
             self.state = self._fixture_state()
@@ -118,10 +119,17 @@ class Service:
             return bool(token) and token in self.state.ws_tokens
 
     def secrets(self) -> tuple[str, ...]:
-        """Every token the site accepts: what no answer header or journal may quote."""
+        """Every token the site accepts: what no answer header or journal may quote.
+
+        Tokens change only with the whole state (reset, import, another process's epoch), so the
+        tuple is kept per state object: the journal asks once per entry it shows.
+        """
         with self._lock:
             self._catch_up()
-            return (*self.state.nexsis_keys, *self.state.ws_tokens)
+            state = self.state
+            if self._secrets[0] is not state:
+                self._secrets = (state, (*state.nexsis_keys, *state.ws_tokens))
+            return self._secrets[1]
 
     def tokens(self) -> dict[str, Any]:
         with self._lock:

@@ -213,6 +213,22 @@ def test_no_output_echoes_a_token(target, client, caplog):
     assert seen  # the tricks did reach the places that explain themselves
 
 
+def test_tokens_imported_later_are_masked_too(target, client):
+    # The site's tokens are read per state: a token that arrives with an import is masked at once.
+    state = client.get("/__admin/state").json()
+    original = client.get("/__admin/state").content
+    state["tokens"]["nexsis"].append("imported-nexsis-key-42")
+    try:
+        assert client.put("/__admin/state", json=state).status_code == 200
+        ws = next(iter(client.get("/__admin/tokens").json()["moodle-ws"]))
+        r = client.post(WS, data={"wstoken": ws, "wsfunction": "tool_muprog_get_programs",
+                                  "moodlewsrestformat": "json", "fieldname": "id",
+                                  "fieldvalues[0]": "imported-nexsis-key-42%ff"})
+        assert r.json()["errorcode"] == "invalidparameter"
+        assert "imported-nexsis-key-42" not in r.headers["X-Mock-Detail"]
+    finally:
+        client.put("/__admin/state", content=original, headers={"content-type": "application/json"})
+
 # ---- #7: NUL and control characters in text, XML answers --------------------------------------
 def ws_token(client: httpx.Client) -> str:
     return next(iter(client.get("/__admin/tokens").json()["moodle-ws"]))

@@ -40,3 +40,14 @@ def test_patterns_that_need_backtracking_are_a_documented_400(http: httpx.Client
         r = http.post("/__admin/faults", json={"path_regex": pattern, "status": 500})
         assert r.status_code == 400, (pattern, r.text)
     assert http.get("/__admin/faults").json() == []
+
+
+def test_count_and_find_filters_match_in_linear_time(http: httpx.Client):
+    assert http.get(VICTIM).status_code == 404  # journalled
+    for op in ("count", "find"):
+        r = http.post(f"/__admin/requests/{op}", json={"path_regex": EVIL}, timeout=10)
+        assert r.status_code == 200, r.text
+        assert r.json() in ({"count": 0}, {"requests": []})
+        r = http.post(f"/__admin/requests/{op}", json={"path_regex": "(a)\\1"})
+        assert r.status_code == 400 and "regex" in r.json()["message"], r.text
+    assert http.post("/__admin/requests/count", json={"path_regex": "a{30}!$"}).json() == {"count": 1}

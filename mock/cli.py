@@ -64,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="requests kept in the journal per worker (default 1000; 0 disables it)")
     parser.add_argument("--admin-token", default=None,
                         help="require 'Authorization: Bearer TOKEN' on the admin API")
+    parser.add_argument("--admin-max-body", type=int, default=None, metavar="BYTES",
+                        help="largest admin request body, e.g. a PUT /__admin/state document "
+                             "(default 256 MiB)")
     parser.add_argument("--public-url", type=public_url, default=None, metavar="URL",
                         help="the URL clients reach the mock on when it is not http://HOST:PORT "
                              "(behind a proxy or a container port mapping), e.g. https://mock.example:8443")
@@ -118,6 +121,8 @@ def run(args: argparse.Namespace) -> int:
         options["max_body"] = args.max_body
     if args.journal_size is not None:
         options["journal_size"] = args.journal_size
+    if args.admin_max_body is not None:
+        options["admin_max_body"] = args.admin_max_body
     # No proxy-headers middleware: the mock reads neither the client's address nor the scheme, so
     # rewriting them from X-Forwarded-* on every request would be work for nothing.
     # Request heads bounded in time and size (serving.py); the protocol is named by import string and
@@ -136,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
         env[ENV_PREFIX + "ADMIN_TOKEN"] = args.admin_token
     if args.public_url:
         env[ENV_PREFIX + "PUBLIC_URL"] = args.public_url
-    for key, name in (("max_body", "MAX_BODY"), ("journal_size", "JOURNAL_SIZE")):
+    for key, name in (("max_body", "MAX_BODY"), ("journal_size", "JOURNAL_SIZE"),
+                      ("admin_max_body", "ADMIN_MAX_BODY")):
         if key in options:
             env[ENV_PREFIX + name] = str(options[key])
     os.environ.update(env)

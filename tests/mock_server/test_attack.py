@@ -367,3 +367,42 @@ def test_hostile_requests_get_documented_answers_and_change_nothing(request, tar
     ANSWERS[mode] = answers
     if len(ANSWERS) == 2:  # the same input gets the same answer in memory and with --state
         assert ANSWERS["memory"] == ANSWERS["state-file"]
+
+
+# ---- #3: the admin API from a foreign web page (admin) -----------------------------------------
+def admin_attacks(port: int) -> list[tuple[str, str, str, dict[str, str], bytes, int]]:
+    """(label, method, path, headers, body, status): what a page elsewhere could send the admin API."""
+    evil = {"Origin": "http://evil.example"}
+    rebound = {"Host": f"evil.example:{port}"}
+    plain = {"Content-Type": "text/plain"}
+    return [
+        ("reset-cross-site-simple-post", "POST", "/__admin/reset", {**evil, **rebound, **plain}, b"x", 403),
+        ("reset-foreign-origin", "POST", "/__admin/reset", evil, b"", 403),
+        ("reset-null-origin", "POST", "/__admin/reset", {"Origin": "null"}, b"", 403),
+        ("reset-text-plain", "POST", "/__admin/reset", plain, b"x", 415),
+        ("reset-form", "POST", "/__admin/reset", {"Content-Type": "application/x-www-form-urlencoded"},
+         b"keep_journal=1", 415),
+        ("faults-multipart", "POST", "/__admin/faults", {"Content-Type": "multipart/form-data; boundary=b"},
+         b"--b--", 415),
+        ("faults-no-type", "POST", "/__admin/faults", {}, b'{"method": "GET", "status": 500}', 415),
+        ("tokens-rebound-host", "GET", "/__admin/tokens", rebound, b"", 403),
+        ("state-rebound-host", "GET", "/__admin/state", rebound, b"", 403),
+        ("state-import-empty", "PUT", "/__admin/state", {"Content-Type": "application/json"}, b"{}", 400),
+        ("state-import-partial", "PUT", "/__admin/state", {"Content-Type": "application/json"},
+         b'{"version": 1, "site": {}}', 400),
+        ("faults-delete-foreign", "DELETE", "/__admin/faults", evil, b"", 403),
+    ]
+
+
+def test_admin_api_refuses_what_a_foreign_page_sends(target, client, bearer):
+    marker = {"path": f"{NX}/attack-marker", "status": 418}
+    assert client.post("/__admin/faults", json=marker).status_code == 201
+    before = (client.get("/__admin/state").json(), client.get("/__admin/faults").json())
+    for label, method, path, headers, body, status in admin_attacks(target.port):
+        r = client.request(method, path, headers=headers, content=body)
+        assert r.status_code == status, (label, r.status_code, r.text[:300])
+        assert r.json()["error"] in ("forbidden", "unsupported_media_type", "bad_request"), label
+        assert "nexsis" not in r.text or label.startswith("state-import"), label  # no token listing
+    assert (client.get("/__admin/state").json(), client.get("/__admin/faults").json()) == before
+    assert client.delete("/__admin/faults").status_code == 200
+    assert_site_healthy(client, bearer)

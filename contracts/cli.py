@@ -216,11 +216,12 @@ def execute(settings: Any) -> int:
             print(line)
         print(f"nexsis check: dry run, {len(result.planned)} requests planned, none sent")
     elif code != EXIT_UNREACHABLE:
-        from nexsis_contracts.reporting.terminal import failure_lines, summary_table
+        from nexsis_contracts.reporting.terminal import failure_lines, summary_table, verdict_line
 
         summary_table(result, _interactive())
         for line in failure_lines(result):
             print(line, flush=True)
+        print(verdict_line(result), flush=True)
         code = exit_code(result, settings)
         if code == EXIT_INCOMPLETE:
             print("nexsis check: time budget exhausted before the run finished (exit 4)", file=sys.stderr)

@@ -26,6 +26,7 @@ def render(run: RunResult) -> str:
         f"</code>, {run.requests} requests in {run.duration:.1f}s. Verdict: "
         f"<b class='{'fail' if run.failed else 'pass'}'>"
         f"{'VIOLATIONS FOUND' if run.failed else 'conformant'}</b>"
+        + (f" <b class='unverified'>({n} unverified)</b>" if (n := len(run.without_success)) else "")
         + (" (interrupted)" if run.interrupted else "")
         + (" (cut short by the time budget)" if run.budget_exhausted else "")
         + "</p>",

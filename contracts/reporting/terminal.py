@@ -31,6 +31,18 @@ def failure_lines(run: RunResult) -> list[str]:
     return lines
 
 
+def verdict_line(run: RunResult) -> str:
+    """The run in one line: what a CI log's last line should say."""
+    operations = [r for r in run.results if r.kind == "operation"]
+    failed = sum(1 for r in run.results if r.failures)
+    head = f"VIOLATIONS in {failed} of {len(run.results)} tests" if failed else "conformant"
+    unverified = len(run.without_success)
+    return (
+        f"nexsis check: {head}; {len(operations) - unverified} of {len(operations)} operations "
+        f"verified by a success answer" + (f", {unverified} unverified" if unverified else "")
+    )
+
+
 def summary_table(result: RunResult, interactive: bool) -> None:
     from rich.console import Console
     from rich.markup import escape

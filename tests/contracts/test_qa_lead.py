@@ -127,6 +127,8 @@ def test_operation_without_success_is_unverified_in_every_report(mock_url, tmp_p
     assert proc.returncode == 0, proc.stdout + proc.stderr
     terminal = next(line for line in proc.stdout.splitlines() if "getCertificationAllocation" in line)
     assert "unverified" in terminal and "pass" not in terminal
+    last = "nexsis check: conformant; 1 of 2 operations verified by a success answer, 1 unverified"
+    assert last in proc.stdout
     report = json.loads((tmp_path / "report.json").read_text())
     verdicts = {op["name"]: op["verdict"] for op in report["operations"]}
     assert verdicts == {"getUser": "pass", "getCertificationAllocation": "unverified"}
@@ -134,6 +136,7 @@ def test_operation_without_success_is_unverified_in_every_report(mock_url, tmp_p
     markdown = (tmp_path / "report.md").read_text()
     assert "| nexsis | getCertificationAllocation | unverified |" in markdown
     html = (tmp_path / "report.html").read_text()
+    assert "<b class='unverified'>(1 unverified)</b>" in html
     assert "<td>getCertificationAllocation</td><td class='unverified'>unverified</td>" in html
     junit = (tmp_path / "junit.xml").read_text()
     case = junit[junit.index('name="getCertificationAllocation"') :].split("</testcase>")[0]

@@ -35,7 +35,7 @@ def run_operation(state: State, api: str, operation_id: str, params: dict[str, A
     A read (``write`` false) changes nothing, so it runs without the transaction's undo log
     (a read that did change the state would not be persisted either: reads are not journalled).
     """
-    ctx = Ctx(state=state, now=now, token=token)
+    ctx = Ctx(state=state, now=now, token=token, base_url=request.get("base_url"))
     changed = False
     if not write:
         result = _answer(ctx, api, operation_id, params)

@@ -156,7 +156,8 @@ class Service:
         request: dict[str, Any] | None = None,
     ) -> Result:
         """Run one operation. `request` (optional) may carry `ip`, `user_agent`, `method`, `url`,
-        `body` for the NexSIS log entry; the domain fills sensible values otherwise."""
+        `body` for the NexSIS log entry, and `base_url` (the site's root URL as the client reached
+        it, for `siteurl`); the domain fills sensible values otherwise."""
         try:
             with self._lock:
                 return self._call(

@@ -55,6 +55,9 @@ class Ctx:
     now: int
     token: str | None = None
     ws: WsToken | None = None
+    #: The site's root URL as the client reached it (``--public-url`` or Host), for URLs the site
+    #: reports about itself (``siteurl``); None without HTTP (then the fixtures' ``site.url``).
+    base_url: str | None = None
     logs: list[dict[str, Any]] = field(default_factory=list)
 
     def log(self, level: str, message: str, detail: str = "") -> None:

@@ -33,7 +33,7 @@ from nexsis_openapi.moodle import INVALID_PARAMETER, INVALID_RECORD, INVALID_TOK
 
 from ..endpoints import NEXSIS_PREFIX, Endpoint, EndpointTable, Miss
 from ..near_miss import explain, explain_function, explain_refusal
-from ..self_url import redirect_location
+from ..self_url import base_url, redirect_location
 from . import bodies
 from .auth import Unauthorized, nexsis_credential, ws_check
 from .conformance import nonconforming
@@ -273,7 +273,8 @@ class Pipeline:
         params = call.params
         # 7. Service.call
         try:
-            result = await self._call("moodle-ws", endpoint.operation_id, params, call.token)
+            result = await self._call("moodle-ws", endpoint.operation_id, params, call.token,
+                                      {"base_url": base_url(scope, self.public_url)})
         except Exception as exc:
             await self._internal_error(ex, exc)
             return
@@ -300,10 +301,11 @@ class Pipeline:
         return detail_header(detail, secrets)
 
     # -- shared steps ---------------------------------------------------------------------------
-    async def _call(self, api: str, operation_id: str, params: dict[str, t.Any], token: str | None) -> t.Any:
+    async def _call(self, api: str, operation_id: str, params: dict[str, t.Any], token: str | None,
+                    request: dict[str, t.Any] | None = None) -> t.Any:
         if self.threaded:
-            return await run_in_threadpool(self.service.call, api, operation_id, params, token)
-        return self.service.call(api, operation_id, params, token)
+            return await run_in_threadpool(self.service.call, api, operation_id, params, token, request)
+        return self.service.call(api, operation_id, params, token, request)
 
     async def _internal_error(self, ex: Exchange, exc: Exception) -> None:
         if getattr(ex.send, "started", False):

@@ -39,7 +39,7 @@ def get_site_info(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     token = ctx.ws
     assert token is not None
     user = state.users[token.userid]
-    url = site.get("url", "http://localhost")
+    url = ctx.base_url or site.get("url", "http://localhost")  # the URL the client reached
     theme = site.get("theme", "boost")
     rev = site.get("themerev", 1)
     release, version = site_versions()

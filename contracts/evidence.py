@@ -74,16 +74,44 @@ def shell_word(text: str, variables: dict[str, str]) -> str:
         for match in pattern.finditer(text):
             s, e = match.span("val")
             if not any(a < e and s < b for a, b, _ in spans):
-                spans.append((s, e, shlex.quote(match.group("val"))))
+                spans.append((s, e, _quote(match.group("val"))))
     out, pos = [], 0
     for s, e, piece in sorted(spans):
         if s > pos:
-            out.append(shlex.quote(text[pos:s]))
+            out.append(_quote(text[pos:s]))
         out.append(piece)
         pos = e
     if pos < len(text) or not out:
-        out.append(shlex.quote(text[pos:]))
+        out.append(_quote(text[pos:]))
     return "".join(out)
+
+
+def _quote(piece: str) -> str:
+    """shlex quoting, or bash's `$'...'` when the piece holds bytes a plain quote cannot carry.
+
+    Fuzzed bodies hold invalid UTF-8 (kept as surrogate escapes by `raw_text`) and control
+    characters; `$'\\xff'` gives curl the very bytes that were sent. (A NUL byte cannot be part of
+    any command-line argument; it is the one thing a pasted curl cannot send.)
+    """
+    if all(c.isprintable() or c in "\n\t" for c in piece):  # surrogates are not printable
+        return shlex.quote(piece)
+    out = []
+    for c in piece:
+        if "\udc80" <= c <= "\udcff":
+            out.append(f"\\x{ord(c) - 0xDC00:02x}")
+        elif c in "\\'":
+            out.append("\\" + c)
+        elif c.isprintable():
+            out.append(c)
+        else:
+            out.append("".join(f"\\x{b:02x}" for b in c.encode("utf-8", "surrogatepass")))
+    return "$'" + "".join(out) + "'"
+
+
+def raw_text(req: Any) -> str:
+    """The body as sent, bytes that are not UTF-8 kept as surrogate escapes (see `_quote`)."""
+    body = getattr(req, "body", None) or b""
+    return body.decode("utf-8", "surrogateescape") if isinstance(body, bytes) else str(body)
 
 
 def reproduction(req: Any, tokens: dict[str, str]) -> str:
@@ -95,7 +123,7 @@ def reproduction(req: Any, tokens: dict[str, str]) -> str:
         if key.lower() in _SKIPPED_HEADERS:
             continue
         parts += ["-H", shell_word(f"{key}: {value}", variables)]
-    body = body_text(req)
+    body = raw_text(req)
     if body:
         parts += ["--data-raw", shell_word(body, variables)]
     return " ".join(parts)

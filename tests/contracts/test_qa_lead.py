@@ -142,3 +142,37 @@ def test_operation_without_success_is_unverified_in_every_report(mock_url, tmp_p
     case = junit[junit.index('name="getCertificationAllocation"') :].split("</testcase>")[0]
     assert 'type="unverified"' in case and "<skipped" in case
     assert urlsplit(mock_url).hostname == "127.0.0.1"
+
+
+def test_curl_sends_the_very_bytes_and_tokens_of_the_request():
+    """Invalid UTF-8 and control characters in a fuzzed body, tokens in header, query and body."""
+    import requests
+
+    from nexsis_contracts.evidence import reproduction
+
+    seen: list[tuple[bytes, str, str]] = []
+
+    async def echo(request: Any) -> HTMLResponse:
+        seen.append((await request.body(), request.headers.get("authorization", ""), request.url.query))
+        return HTMLResponse("ok")
+
+    app = Starlette(routes=[Route("/{rest:path}", echo, methods=["PUT", "POST"])])
+    body = b'{"name": "\xff\xfe bad \x01\x1b it\'s \\ $HOME `id`"}&wstoken=secret-ws-1234&x=1'
+    with ServerThread(app) as server:
+        req = requests.Request(
+            "PUT",
+            server.url + "/enrol/nexsis/api/index.php/user/A%20B",
+            params={"token": "wrong-probe-token"},
+            headers={"Authorization": "Bearer secret-nx-5678", "Content-Type": "application/json"},
+            data=body,
+        ).prepare()
+        curl = reproduction(req, {"NEXSIS_TOKEN": "secret-nx-5678", "MOODLE_WS_TOKEN": "secret-ws-1234"})
+        assert "secret-" not in curl and '"$NEXSIS_TOKEN"' in curl and '"$MOODLE_WS_TOKEN"' in curl
+        from nexsis_openapi import redact_text
+
+        assert redact_text(curl, ("secret-nx-5678",)) == curl  # the reports' redaction pass leaves it whole
+        env = {"PATH": os.environ["PATH"], "NEXSIS_TOKEN": "secret-nx-5678"}
+        env["MOODLE_WS_TOKEN"] = "secret-ws-1234"
+        out = subprocess.run(["bash", "-c", curl], capture_output=True, text=True, env=env, timeout=30)
+        assert out.returncode == 0, (curl, out.stderr)
+    assert seen == [(body, "Bearer secret-nx-5678", "token=wrong-probe-token")], (curl, seen)

@@ -34,8 +34,26 @@ def _short_json(value: Any) -> str:
     return text if len(text) <= _LOG_BODY_LIMIT else text[:_LOG_BODY_LIMIT] + "..."
 
 
+_SCALARS = (int, float, bool, type(None))
+
+
 def fits(value: Any, budget: int = KEEP_INPUTS) -> bool:
-    """True when ``value`` holds at most ``budget`` characters and items (stops once over it)."""
+    """True when ``value`` holds at most ``budget`` characters and items (stops once over it).
+
+    Every NexSIS call asks this of its parameters, which are nearly always a flat mapping of short
+    values: that case is one pass without a stack.
+    """
+    if not value:
+        return True
+    if type(value) is dict:
+        total = 0
+        for item in value.values():
+            if type(item) is str:
+                total += len(item)
+            elif not isinstance(item, _SCALARS):
+                break
+        else:
+            return total + 8 * len(value) <= budget
     stack = [value]
     while stack:
         item = stack.pop()
@@ -98,7 +116,8 @@ class RequestLog:
         self.body = result.body if result.status >= 400 else None
         self.now = now
         self.built: dict[str, Any] | None = None
-        if not fits(params) or not fits(request) or not fits(self.body):
+        if (params and not fits(params)) or (request and not fits(request)) or \
+                (self.body is not None and not fits(self.body)):
             built = self._build()
             built["request_body"] = built["request_body"][: _LOG_BODY_LIMIT + 3]
             built["user_agent"] = str(built["user_agent"])[:_LOG_BODY_LIMIT]

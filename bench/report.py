@@ -231,6 +231,10 @@ def markdown(data: dict) -> str:
                   f"| {mem['rss_before_mib']} | {mem['rss_after_puts_mib']} "
                   f"| {mem['rss_after_logs_read_mib']} | {mem.get('growth_per_put_kib')} "
                   f"| {mem['peak_rss_mib']} | {mem['errors']} |"]
+    if data.get("proxy"):
+        from bench import proxy
+
+        lines += ["", *proxy.markdown(data["proxy"])]
     conf = data.get("conformance")
     if conf:
         lines += ["", "## Conformance run against the local mock", ""]

@@ -11,6 +11,7 @@ Sections, in order (each can be skipped with --skip NAME):
   scale        1M-enrolment fixture: load time and peak RSS (JSON and YAML), read/write latency
   conformance  `nexsis check` against the local mock: test cases per second, wall time
   memory       RSS of the mock before/after 200 PUTs carrying a 900 KB ignored field (20 with --smoke)
+  proxy        `nexsis proxy` in front of the mock: added p50/p99 latency, throughput kept (bench/proxy.py)
 `--scenario KEY` (repeatable) limits the throughput and reference sections to those scenarios.
 Results go to bench/results/<timestamp>.json and .md (and latest.json / latest.md).
 """
@@ -42,7 +43,7 @@ from bench.scenarios import BY_KEY, SCENARIOS
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
-SECTIONS = ("reference", "throughput", "soak", "startup", "scale", "conformance", "memory")
+SECTIONS = ("reference", "throughput", "soak", "startup", "scale", "conformance", "memory", "proxy")
 CONNEXION_SCENARIOS = ("ping", "get_user", "put_user_json", "put_user_form", "course_enrol")
 
 
@@ -141,6 +142,10 @@ class Bench:
     def memory(self) -> None:
         from bench import memory
         self.data["memory"] = memory.run(self)
+
+    def proxy(self) -> None:
+        from bench import proxy
+        self.data["proxy"] = proxy.run(self)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -62,14 +62,27 @@ def main(args: argparse.Namespace) -> int:
         print(f"nexsis proxy: {problem}", file=sys.stderr)
         return 2
     try:
-        sock = socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((args.host, args.port))
-        sock.listen(2048)  # connections queue from now on, before the server loop is up
+        sock = listen_socket(args.host, args.port)
     except OSError as exc:
         print(f"nexsis proxy: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 2
     return asyncio.run(_serve(args, sock))
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """The listening socket, bound and listening before the server loop starts (connections queue)."""
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Inherited by accepted connections (Linux): headers and body go out as separate writes,
+        # and Nagle plus the client's delayed ACK would hold every answer's body back 40 ms.
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 async def _serve(args: argparse.Namespace, sock: socket.socket) -> int:

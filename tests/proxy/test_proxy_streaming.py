@@ -86,3 +86,17 @@ def test_many_concurrent_connections_all_answered(tmp_path):
     assert seen == [str(i) for i in range(100)]
     assert code == 0
     assert proxy.report()["exchanges"] == 100
+
+
+def test_accepted_connections_do_not_wait_for_nagle():
+    """Headers and body leave in separate writes; without TCP_NODELAY each answer's body waited for
+    the client's delayed ACK (40 ms per request, measured in bench/proxy.py)."""
+    import socket
+
+    from nexsis_contracts.proxy.cli import listen_socket
+
+    listener = listen_socket("127.0.0.1", 0)
+    with listener, socket.create_connection(listener.getsockname()) as _client:
+        accepted, _addr = listener.accept()
+        with accepted:
+            assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0

@@ -96,7 +96,7 @@ def run(bench: Bench) -> dict:
         for record in (None, str(bench.workdir / "bench.har")):
             keys = chosen if record is None else chosen[:1]
             command = proxy_command(mock.base_url, token, record)
-            with servers.launch(command, bench.logs, cores=bench.pin["server"]) as proxy:
+            with servers.launch(command, bench.logs, cores=None) as proxy:
                 for key in keys:
                     out["rows"].append(_measure(bench, mock.base_url, proxy.base_url, key, command.label))
                 log_path = proxy.log

@@ -98,12 +98,15 @@ async def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
     collector = Collector(Judge(upstream), har)
     collector.start()
     proxy = Proxy(upstream, collector.submit, timeout=args.timeout)
+    # No Server or Date of the proxy's own: the upstream's come through unchanged (not twice).
     config = uvicorn.Config(
         proxy,
         log_level="warning",
         lifespan="off",
         access_log=False,
         timeout_graceful_shutdown=5,
+        server_header=False,
+        date_header=False,
         backlog=2048,
     )
     server = _make_server(config)

@@ -3,8 +3,8 @@
 Exchanges are judged one at a time by a task on the event loop, after their answer went out (a
 judgement costs about 0.6 ms for a getUser answer). Not on a thread: a thread busy with checks
 holds the GIL, and the event loop would wait up to the 5 ms switch interval for each step of
-forwarding. The queue in between is bounded (each
-entry holds at most the captured bodies), which slows a client down rather than letting memory grow. The reports are the suite's own
+forwarding. The queue in between is bounded (each entry holds at most the captured bodies),
+which slows a client down rather than letting memory grow. The reports are the suite's own
 (`nexsis_contracts.reporting`: JUnit, Markdown, HTML, one testcase per operation seen), plus
 ``report.json`` with each violation and its exchange; everything is redacted with the token values
 the traffic carried, learned as it passes.
@@ -75,7 +75,7 @@ class Collector:
             self._handle(ex)
             await asyncio.sleep(0)  # forwarding goes first between two exchanges
 
-    # -- judging (on the event loop, between forwarding steps) ---------------------------------------------------------------------
+    # -- judging (on the event loop, between forwarding steps) --------------------------------------
     def _learn(self, ex: Exchange) -> tuple[str, ...]:
         for token in ex.tokens():
             self.secrets[token] = None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import httpx
+
 from nexsis_mock.app import create_app
 from tests.contracts.conftest import ServerThread
 from tests.proxy import client
@@ -18,15 +20,25 @@ def test_clean_client_run_through_the_proxy_has_no_violation_and_the_same_answer
         proxy = ProxyProcess(behind.url, "--record", str(tmp_path / "run.har"), report_dir=tmp_path)
         try:
             seen = client.run(proxy.url)
+            url = "/enrol/nexsis/api/index.php/user/S1001"
+            direct_headers = httpx.get(direct.url + url, headers=client.BEARER).headers
+            proxied_headers = httpx.get(proxy.url + url, headers=client.BEARER).headers
         finally:
             code = proxy.stop()
+    # Headers unchanged: the same names, once each (no Server/Date added by the proxy), same values.
+    assert sorted(k for k, _v in proxied_headers.multi_items()) == sorted(
+        k for k, _v in direct_headers.multi_items()
+    )
+    assert {k: v for k, v in proxied_headers.items() if k != "date"} == {
+        k: v for k, v in direct_headers.items() if k != "date"
+    }
     assert [s[0] for s in seen] == [e[0] for e in expected]
     for step, got, want in zip(client.STEPS, seen, expected, strict=True):
         assert got == want, step
     report = proxy.report()
     assert code == 0, proxy.output + proxy.stderr
     assert report["violations"] == 0, report["exchanges_with_violations"]
-    assert report["exchanges"] == len(client.STEPS)
+    assert report["exchanges"] == len(client.STEPS) + 1
     # Every exchange was judged against its operation (none fell through as unknown).
     assert report["not_judged"] == {}
     judged = {key for key, op in report["operations"].items() if op["exchanges"]}

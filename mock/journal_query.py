@@ -23,8 +23,9 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
+from .endpoints import table
 from .middleware.journal import Entry, RequestJournal
-from .near_miss import NearMiss, explain, explain_function
+from .near_miss import NearMiss, explain, explain_function, explain_refusal
 from .safe_regex import Pattern, compile_pattern
 
 __all__ = ["OUTCOMES", "FilterError", "RequestFilter", "count", "find", "unmatched"]
@@ -151,10 +152,11 @@ def count(journal: RequestJournal, flt: RequestFilter) -> int:
 
 
 def unmatched(journal: RequestJournal, limit: int | None = None) -> list[dict[str, t.Any]]:
-    """Requests no operation matched, each with what the mock told the client about the miss."""
+    """Requests no operation took as sent, each with the near miss: unmatched ones (404, 405, an
+    unknown function) and those their operation refused in validation (WireMock's near misses)."""
     out = []
     for entry in journal.entries():
-        if entry.matched:
+        if entry.matched and not _refused_in_validation(entry):
             continue
         view = journal.as_dict(entry)
         view["near_miss"] = near_miss(entry, view)
@@ -162,12 +164,32 @@ def unmatched(journal: RequestJournal, limit: int | None = None) -> list[dict[st
     return out[-limit:] if limit else out
 
 
+def _refused_in_validation(entry: Entry) -> bool:
+    """The pipeline's near-miss detail (NexSIS), or Moodle's invalidparameter for a known function."""
+    if entry.detail is None or entry.fault is not None:
+        return False
+    if entry.detail.startswith("near miss:"):
+        return True
+    return bool(entry.wsfunction and entry.operation and b"invalidparameter" in entry.response)
+
+
 def near_miss(entry: Entry, view: dict[str, t.Any]) -> dict[str, t.Any]:
     """The explanation of a miss, as the pipeline gave it (``nexsis_mock.near_miss``, built again
     from the endpoint table): the closest operations and what differed, the methods the path has."""
     explained: dict[str, t.Any] = {"reason": view["reason"]}
-    if entry.wsfunction:
-        found: NearMiss | None = explain_function(entry.wsfunction)
+    found: NearMiss | None
+    if entry.matched:  # refused in validation: what differed from its own operation
+        endpoint = table().ws.get(entry.wsfunction or "") if entry.wsfunction else None
+        response = view["response"]
+        message = response.get("message") if isinstance(response, dict) else None
+        if endpoint is not None:
+            found = explain_refusal(endpoint, entry.status, entry.detail or "invalidparameter")
+        else:
+            found = explain(entry.method, entry.path, reason=str(message or entry.detail))
+            if found is not None:
+                found.status = entry.status
+    elif entry.wsfunction:
+        found = explain_function(entry.wsfunction)
     else:
         found = explain(entry.method, entry.path)
     if found is not None:

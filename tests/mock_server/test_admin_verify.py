@@ -71,11 +71,13 @@ def test_my_sync_sent_exactly_one_put(http: httpx.Client, tokens):
 def test_entries_carry_request_headers_with_credentials_masked(http: httpx.Client, tokens):
     token = tokens["nexsis"]
     http.get(f"{NX}/ping", headers={"Authorization": f"Bearer {token}", "X-Sync-Run": "run-42",
-                                    "Cookie": f"session={token}", "User-Agent": "my-sync/1.0"})
+                                    "Cookie": f"session={token}", "User-Agent": "my-sync/1.0",
+                                    "X-Custom-Auth": token})
     [entry] = find(http, headers={"x-sync-run": "run-42"})
     headers = entry["headers"]
     assert headers["authorization"] == "[REDACTED]" and headers["cookie"] == "[REDACTED]"
     assert headers["user-agent"] == "my-sync/1.0" and headers["host"].startswith("127.0.0.1")
+    assert headers["x-custom-auth"] == "[REDACTED]"  # a site token is masked under any name
     assert token not in str(find(http))
     assert count(http, headers={"Authorization": True}) == 1
     assert count(http, headers={"X-Sync-Run": "run-41"}) == 0
@@ -156,3 +158,18 @@ def test_a_bad_filter_is_a_400(http: httpx.Client, flt: dict):
         r = http.post(f"/__admin/requests/{op}", json=flt)
         assert r.status_code == 400 and r.json()["error"] == "bad_request", (op, r.text)
     assert http.get("/__admin/requests/unmatched", params={"limt": 1}).status_code == 400
+
+
+def test_validation_refusals_are_listed_with_what_differed(http: httpx.Client, tokens):
+    auth = {"Authorization": f"Bearer {tokens['nexsis']}"}
+    assert http.put(USER, json={**PERSON, "email": 5}, headers=auth).status_code == 400
+    http.post(WS, data={"wstoken": tokens["ws"], "wsfunction": "core_group_add_group_members",
+                        "moodlewsrestformat": "json", "members[0][groupid]": "x"})
+    http.get(f"{NX}/ping", headers=auth)  # answered: not listed
+    http.get(f"{NX}/ping", params={"token": "wrong"})  # refused, but not in validation: not listed
+    missed = http.get("/__admin/requests/unmatched").json()["requests"]
+    assert [(e["method"], e["outcome"]) for e in missed] == [("PUT", "refused"), ("POST", "refused")]
+    nexsis, ws = (e["near_miss"] for e in missed)
+    assert nexsis["status"] == 400 and nexsis["closest"][0]["operation"] == "putUser"
+    assert nexsis["closest"][0]["differs"][0]["kind"] == "field"
+    assert ws["closest"][0]["operation"] == "core_group_add_group_members" and "members" in ws["reason"]

@@ -49,3 +49,42 @@ def test_import_names_do_not_shadow_pypi_packages() -> None:
     assert Path(nexsis_openapi.__file__).parent.name == "openapi"
     assert Path(nexsis_mock.__file__).parent.name == "mock"
     assert Path(nexsis_contracts.__file__).parent.name == "contracts"
+
+
+def _first_calls(readme: Path) -> list[str]:
+    """The curl lines of the first bash block that holds any (README's set-up block holds none)."""
+    for block in re.findall(r"```bash\n(.*?)```", readme.read_text(encoding="utf-8"), flags=re.S):
+        calls = [line for line in block.splitlines() if line.startswith("curl ")]
+        if calls:
+            return calls
+    return []
+
+
+def test_the_readmes_first_calls_answer_with_the_default_tokens() -> None:
+    """Both READMEs show a working first curl call per API near their top, and they work as written."""
+    import shlex
+    import shutil
+
+    import pytest
+    from mock_server.conftest import Server
+
+    if shutil.which("curl") is None:
+        pytest.skip("needs curl")
+    with Server() as server:
+        for readme in (ROOT / "README.md", ROOT / "mock" / "README.md"):
+            text = readme.read_text(encoding="utf-8")
+            calls = _first_calls(readme)
+            assert len(calls) == 3, readme
+            assert text.index(calls[0]) < text.index("\n## "), f"{readme}: the calls come before any section"
+            paths = []
+            for line in calls:
+                argv = [a.replace("http://127.0.0.1:8080", server.base_url) for a in shlex.split(line)]
+                out = subprocess.run([*argv, "-w", "\n%{http_code}"], capture_output=True, text=True,
+                                     timeout=30)
+                body, _, status = out.stdout.rpartition("\n")
+                assert status == "200", (line, out.stdout, out.stderr)
+                assert '"exception"' not in body and '"error"' not in body, (line, body)
+                paths.append(next(a for a in argv if a.startswith("http")))
+            assert any("/enrol/nexsis/api/index.php/" in p for p in paths)
+            assert any(p.endswith("/webservice/rest/server.php") for p in paths)
+            assert any("/__admin/" in p for p in paths)

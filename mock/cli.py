@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 __all__ = ["public_url", "register", "run"]
@@ -56,6 +58,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="fixture files to load instead of the default fixtures")
     parser.add_argument("--state", type=Path, metavar="FILE",
                         help="persist the state in FILE (survives restarts; shared by workers)")
+    parser.add_argument("--check", action="store_true",
+                        help="with --state: verify the state file (integrity, snapshot, every operation "
+                             "replayed on a copy), print one line, exit 0, or 4 when it is unusable")
     parser.add_argument("--workers", type=int, default=1,
                         help="worker processes sharing the state file (default 1)")
     parser.add_argument("--max-body", type=int, default=None, metavar="BYTES",
@@ -91,28 +96,74 @@ def _banner(base: str, tokens: dict, args: argparse.Namespace, state: Path | Non
     return "\n".join(lines)
 
 
+def token_problem(tokens: dict[str, Any]) -> tuple[bool, str] | None:
+    """(refuse?, message) when the site's tokens cannot authenticate calls to an API.
+
+    No token at all: every call to both APIs would be refused (401 / invalidtoken), a mock that can
+    only say no, so `nexsis mock` refuses to start (exit 2). One API without tokens: a warning.
+    """
+    nexsis, ws = bool(tokens.get("nexsis")), bool(tokens.get("moodle-ws"))
+    if not nexsis and not ws:
+        return True, ("the fixtures (or the state file) define no token: every NexSIS and web-service "
+                      "call would be refused; add a 'tokens' section (see mock/fixtures/default.yaml)")
+    if not nexsis:
+        return False, "warning: no NexSIS API key in the site: every NexSIS call will be refused (401)"
+    if not ws:
+        return False, "warning: no web-service token in the site: every web-service call will be refused"
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    from .store.persistence import EXIT_STATE_FILE, StateFileError
+
+    if args.workers < 1:
+        print("nexsis mock: --workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.check:
+        if args.state is None:
+            print("nexsis mock: --check needs --state FILE", file=sys.stderr)
+            return 2
+        from .state_check import check_state
+
+        return check_state(args.state, args.fixtures)
+    state: Path | None = args.state
+    temporary: Path | None = None
+    if args.workers > 1 and state is None:
+        # Workers are processes: without a shared state file each would have its own state. The
+        # file is SQLite (named so) in a directory of its own, removed when the mock stops.
+        temporary = Path(tempfile.mkdtemp(prefix="nexsis-mock-"))
+        state = temporary / "state.sqlite"
+    try:
+        return _serve(args, state)
+    except StateFileError as exc:
+        print(f"nexsis mock: {exc}", file=sys.stderr)
+        return EXIT_STATE_FILE
+    finally:
+        if temporary is not None:
+            shutil.rmtree(temporary, ignore_errors=True)
+
+
+def _serve(args: argparse.Namespace, state: Path | None) -> int:
     import uvicorn
 
     from .app import ENV_PREFIX, create_app
     from .domain import Service
     from .fixtures import FixtureError
     from .serving import uvicorn_options
-    from .store.persistence import StateFileError
 
-    if args.workers < 1:
-        print("nexsis mock: --workers must be at least 1", file=sys.stderr)
-        return 2
-    state: Path | None = args.state
-    if args.workers > 1 and state is None:
-        # Workers are processes: without a shared state file each would have its own state.
-        state = Path(tempfile.mkdtemp(prefix="nexsis-mock-")) / "state.json"
     try:
         service = Service.create(fixtures=args.fixtures, state_file=state)
-    except (FixtureError, StateFileError, OSError) as exc:
+    except (FixtureError, OSError) as exc:
         # A user's fixture mistake is a usage error with a file/path/reason message, not a crash.
         print(f"nexsis mock: {exc}", file=sys.stderr)
         return 2
+    problem = token_problem(service.tokens())
+    if problem is not None:
+        refuse, message = problem
+        print(f"nexsis mock: {message}", file=sys.stderr)
+        if refuse:
+            service.close()
+            return 2
     host = f"[{args.host}]" if ":" in args.host else args.host
     print(_banner(f"http://{host}:{args.port}", service.tokens(), args, state), flush=True)
 

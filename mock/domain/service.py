@@ -20,7 +20,7 @@ from typing import Any
 from nexsis_mock import fixtures
 from nexsis_mock.handlers import NEXSIS, WS, load_all
 from nexsis_mock.result import Result
-from nexsis_mock.store.persistence import Journal
+from nexsis_mock.store.persistence import Journal, damaged, load_snapshot
 from nexsis_mock.store.state import State
 from nexsis_openapi.moodle import CODING_ERROR
 
@@ -60,23 +60,23 @@ class Service:
         if state_file is None:
             self.state = self._fixture_state()
             return
-        self._journal = Journal(Path(state_file))
-        journal = self._journal
-        journal.begin()
+        self._journal = journal = Journal(Path(state_file))
         try:
-            epoch = journal.current_epoch()
-            snapshot = journal.snapshot(epoch) if epoch else None
+            journal.begin()
+            snapshot = journal.start()  # None: a new file; a damaged one raises StateFileError
             if snapshot is None:
                 self.state = self._fixture_state()
                 journal.new_epoch(fixtures.export(self.state))
             else:
-                journal.epoch = epoch
-                self.state = fixtures.from_dict(snapshot, "state file")
+                self.state = load_snapshot(journal, snapshot)
                 self._replay()
+            journal.mark_open()
             journal.commit()
-        except BaseException:
+        except BaseException as exc:
             journal.rollback()
-            raise
+            journal.close()
+            raise damaged(journal.path, exc) from None
+        journal.checkpoint()
         journal.changed()
 
     @classmethod

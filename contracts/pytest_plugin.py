@@ -142,6 +142,10 @@ def _session_run(config: pytest.Config) -> Any:
             run.start()
         except Unreachable as exc:
             run.start_error = f"nexsis: {exc}"
+            if not hasattr(config, "workerinput"):
+                # As `nexsis check`: a wrong --nexsis-base-url or a refused token is exit 3, not
+                # a page of failed tests. (An xdist worker cannot end the session: its tests fail.)
+                pytest.exit(run.start_error, returncode=3)
     error = getattr(run, "start_error", None)
     if error:
         raise NexsisFailure(error)

@@ -118,3 +118,11 @@ def test_k_and_m_select_what_is_sent(faulty, tmp_path):
     report = json.loads((tmp_path / "m" / "report.json").read_text())
     assert sorted(op["name"] for op in report["operations"]) == ["getUser", "ping"]
     assert not [e for e in state.journal if e["method"] == "DELETE" and "NXCK" not in e["path"]]
+
+
+def test_wrong_base_url_ends_the_session_with_exit_3_and_the_hint(faulty):
+    server, _ = faulty
+    proc = _pytest("--nexsis-base-url", server.url + "/moodle", "--nexsis-only", "nexsis")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    output = proc.stdout + proc.stderr
+    assert "answered a 404" in output and "hint: --base-url is the Moodle site root" in output

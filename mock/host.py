@@ -33,6 +33,7 @@ from .admin_http import AdminURIParser
 from .endpoints import NEXSIS_PREFIX
 from .middleware import errors
 from .middleware.render import NEXSIS_JSON, dumps
+from .middleware.validation import MAX_JSON_DEPTH, json_too_deep
 from .swagger import SwaggerPages
 
 __all__ = ["ADMIN_PREFIX", "build_host"]
@@ -42,16 +43,21 @@ _CONTEXT = frozenset({"user", "token_info"})
 
 
 class OrjsonBodyValidator(JSONRequestBodyValidator):
-    """JSON bodies of the admin API through orjson: deep nesting or bad UTF-8 is a 400, not a 500."""
+    """JSON bodies of the admin API through orjson: nesting beyond the APIs' limit (64) or bad UTF-8
+    is a 400, not a 500."""
 
     async def _parse(self, stream: t.AsyncGenerator[bytes, None], scope: t.Any) -> t.Any:
         raw = b"".join([chunk async for chunk in stream])
         if not raw.strip():
             return None
         try:
-            return orjson.loads(raw)
+            value = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise BadRequestProblem(detail=f"malformed JSON body: {exc}") from None
+        # The APIs' one nesting limit: deeper, Connexion's schema check (recursive) was a 500.
+        if json_too_deep(value):
+            raise BadRequestProblem(detail=f"malformed JSON body: nested deeper than {MAX_JSON_DEPTH} levels")
+        return value
 
 
 def _admin_handler(method: t.Callable[..., t.Any]) -> t.Callable[..., t.Any]:

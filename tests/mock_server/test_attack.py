@@ -391,6 +391,11 @@ def admin_attacks(port: int) -> list[tuple[str, str, str, dict[str, str], bytes,
         ("state-import-partial", "PUT", "/__admin/state", {"Content-Type": "application/json"},
          b'{"version": 1, "site": {}}', 400),
         ("faults-delete-foreign", "DELETE", "/__admin/faults", evil, b"", 403),
+        # nested 1,000 deep: Connexion's recursive schema check was a 500 (RecursionError)
+        ("faults-deep-body", "POST", "/__admin/faults", {"Content-Type": "application/json"},
+         f'{{"path": "/x", "status": 500, "body": {nested(1000)}}}'.encode(), 400),
+        ("state-import-deep", "PUT", "/__admin/state", {"Content-Type": "application/json"},
+         f'{{"version": 1, "site": {{"x": {nested(1000)}}}}}'.encode(), 400),
     ]
 
 

@@ -7,7 +7,7 @@ import subprocess
 from tests.contracts.conftest import REPO, set_faults, token_env
 
 
-def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
+def _pytest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [
             str(REPO / ".venv" / "bin" / "python"),
@@ -22,7 +22,7 @@ def _pytest(*args: str) -> subprocess.CompletedProcess[str]:
         ],
         capture_output=True,
         text=True,
-        env=token_env(),
+        env=env or token_env(),
         cwd=REPO / "tests" / "data",
         timeout=300,
     )
@@ -126,3 +126,40 @@ def test_wrong_base_url_ends_the_session_with_exit_3_and_the_hint(faulty):
     assert proc.returncode == 3, proc.stdout + proc.stderr
     output = proc.stdout + proc.stderr
     assert "answered a 404" in output and "hint: --base-url is the Moodle site root" in output
+
+
+def test_unverified_operation_is_skipped_or_failed_by_require_success_from_the_config(tmp_path):
+    """getCertificationAllocation has no success on the mock without a sandbox certification."""
+    import subprocess as sp
+    import time
+
+    import httpx
+
+    from tests.contracts.conftest import free_port
+    from tests.contracts.test_against_mock import MOCK_TOKENS
+
+    port = free_port()
+    mock = sp.Popen([str(REPO / ".venv" / "bin" / "nexsis"), "mock", "--port", str(port)], stdout=sp.DEVNULL,
+                    stderr=sp.DEVNULL, cwd=REPO)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        for _ in range(150):
+            try:
+                httpx.get(url + "/enrol/nexsis/api/index.php/ping", timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        config = tmp_path / "contracts.yaml"
+        config.write_text("limits: {require_success: true}\n")
+        common = ("--nexsis-base-url", url, "--nexsis-only", "nexsis", "--nexsis-max-examples", "2")
+        common += ("--nexsis-operation", "getCertificationAllocation", "--nexsis-no-stateful", "-rs")
+        env = {**token_env(), **MOCK_TOKENS}
+        proc = _pytest(*common, env=env)
+        assert proc.returncode == 0 and "1 skipped" in proc.stdout, proc.stdout
+        assert "unverified" in proc.stdout
+        proc = _pytest(*common, "--nexsis-config", str(config), env=env)
+        assert proc.returncode == 1 and "1 failed" in proc.stdout, proc.stdout
+        assert "unverified" in proc.stdout
+    finally:
+        mock.terminate()
+        mock.wait(10)

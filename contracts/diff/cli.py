@@ -84,7 +84,13 @@ def main(args: argparse.Namespace) -> int:
                 environ=side_environ("reference"),
             )
     except ConfigError as exc:
-        print(f"nexsis diff: {exc}", file=sys.stderr)
+        hint = ""
+        if "missing token" in str(exc):
+            hint = (
+                "\nnexsis diff reads NEXSIS_TOKEN / MOODLE_WS_TOKEN / MOODLE_WS_NOCAP_TOKEN for both sides, "
+                "or REFERENCE_<NAME> / CANDIDATE_<NAME> per side"
+            )
+        print(f"nexsis diff: {exc}{hint}", file=sys.stderr)
         return 2
     run_id = f"{seed:06X}"[-6:]
     candidate.run_id = run_id

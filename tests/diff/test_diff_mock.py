@@ -57,3 +57,8 @@ def test_unreachable_candidate_exits_3_and_bad_reference_exits_2(tmp_path):
     assert "unreachable" in proc.stderr
     bad = run_diff("--reference", str(tmp_path / "nothing.har"), "--candidate", "http://127.0.0.1:9")
     assert bad.returncode == 2 and "HAR" in bad.stderr
+    tokenless = {name: "" for name in ("NEXSIS_TOKEN", "MOODLE_WS_TOKEN", "MOODLE_WS_NOCAP_TOKEN")}
+    missing = run_diff(
+        "--reference", "http://127.0.0.1:9", "--candidate", "http://127.0.0.1:9", env=tokenless
+    )
+    assert missing.returncode == 2 and "CANDIDATE_<NAME>" in missing.stderr

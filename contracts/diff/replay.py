@@ -22,7 +22,7 @@ from nexsis_contracts.diff.compare import Comparer, Difference, Pair, id_space
 from nexsis_contracts.diff.scenario import Side
 from nexsis_contracts.preflight import Unreachable
 from nexsis_contracts.proxy.exchange import Exchange
-from nexsis_contracts.proxy.har import Recorded, read_recording
+from nexsis_contracts.proxy.har import Recorded, read_recording, recording_root
 from nexsis_contracts.proxy.judge import FORM, route
 from nexsis_openapi import codec, redact, redact_text
 
@@ -102,7 +102,8 @@ def replay(har: Path, settings: Settings) -> tuple[Side, Side, list[Pair]]:
     reference = Side("reference", str(har), ref_calls, window)
     candidate = Side("candidate", base, cand_calls, (time.time(), time.time()))
     comparer = Comparer(reference, candidate)
-    comparer.sites = ([], comparer.sites[1])  # the recording's URLs are already relative
+    root = recording_root(har)  # the recorded site's own URL inside answers reads as <site> too
+    comparer.sites = (Comparer._site_names(root) if root else [], comparer.sites[1])
     pairs: list[Pair] = []
     started = time.time()
     with requests.Session() as session:

@@ -151,6 +151,11 @@ def _refused_for_token(entry: dict[str, Any]) -> bool:
     return '"errorcode":"invalidtoken"' in text.replace(" ", "")
 
 
+def recording_root(path: Path) -> str:
+    """The site root the recording's requests went to (``_nexsisUpstream``), or "" if unknown."""
+    return str(orjson.loads(path.read_bytes())["log"].get("_nexsisUpstream") or "").rstrip("/")
+
+
 def read_recording(path: Path, tokens: dict[str, str]) -> list[Recorded]:
     """The requests of a HAR written by `nexsis proxy`, with masked tokens put back from `tokens`.
 

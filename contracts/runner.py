@@ -149,8 +149,10 @@ class Run:
                 for item in work:
                     self._operation(*item)
             if self.settings.stateful:
+                from nexsis_contracts.effects import run_effects
                 from nexsis_contracts.scenarios import run_scenarios
 
+                run_effects(self)  # serially, after the pool: verdicts independent of --workers
                 run_scenarios(self)
         except BudgetExhausted:
             self.result.budget_exhausted = True

@@ -36,6 +36,21 @@ FAULT_RULES = {
     "logs_offset_ignored": ("getLogs", "logs_pages_overlap"),
     "logs_level_ignored": ("getLogs", "logs_level_filter_ignored"),
     "allocation_userids_ignored": ("tool_muprog_get_program_allocations", "userids_filter_ignored"),
+    # classes 2, 3, 4, 6: writes read back (faults_effects.py; rules in contracts/effects/)
+    "course_update_ignored": ("putCourse", "update_changes_existing"),
+    "course_create_lost": ("putCourse", "create_reads_back"),
+    "course_delete_ignored": ("deleteCourse", "delete_removes"),
+    "user_delete_ignored": ("deleteUser", "delete_removes"),
+    "deallocation_ignored": ("tool_muprog_delete_program_allocations", "deallocate_takes_effect"),
+    "allocation_batch_first_only": ("tool_muprog_source_manual_allocate_users", "batch_allocates_every_user"),
+    "groups_batch_first_only": ("core_group_create_groups", "batch_creates_every_group"),
+    "user_answer_internal_id": ("putUser", "answer_names_external_id"),
+    "allocation_returns_skipped": ("tool_muprog_source_manual_allocate_users", "allocation_returns_only_new"),
+    "deallocation_reports_unremoved": (
+        "tool_muprog_delete_program_allocations",
+        "deallocate_reports_only_removed",
+    ),
+    "course_startdate_unix": ("getCourse", "course_startdate_iso8601"),
 }
 
 

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from nexsis_openapi import codec, load_spec
 from tests.faulty_server import faults_accept as accept
+from tests.faulty_server import faults_effects as effects
 
 NEXSIS_TOKEN = "faulty-nexsis-token-4d2c"
 WS_TOKEN = "faulty-ws-token-91ab"
@@ -38,6 +39,7 @@ FAULTS = {
     "duplicate_allocation",  # allocating an allocated user allocates again
     "ws_capability_ignored",  # the no-capability token may write
     *accept.FAULTS_ACCEPT,  # classes 1 and 5 (faults_accept.py)
+    *effects.FAULTS_EFFECTS,  # classes 2, 3, 4 and 6 (faults_effects.py)
 }
 PREFIX = "/enrol/nexsis/api/index.php"
 _SEGMENT = "[^/]+"
@@ -183,9 +185,9 @@ def create_app(state: State | None = None) -> Starlette:
                 out.pop("email", None)
             if kind == "user" and "wrong_type" in st.faults:
                 out["firstname"] = 12345
-            return JSONResponse(out)
+            return JSONResponse(effects.answer(st.faults, kind, method, out))
         if method == "DELETE":
-            if store.pop(ident, None) is None:
+            if ident not in store or (effects.deletes(st.faults, kind) and store.pop(ident, None) is None):
                 return _err(404, "not_found", f"No {kind} {ident}.")
             return JSONResponse({})
         if method == "PUT":
@@ -209,9 +211,11 @@ def create_app(state: State | None = None) -> Starlette:
                 current["startdate"] = 0
             current.update({k: v for k, v in data.items() if k in fields})
             current[f"{kind}id"] = ident
-            if not ("put_not_persisted" in st.faults and ident in store):
+            if not ("put_not_persisted" in st.faults and ident in store) and effects.stores(
+                st.faults, kind, ident in store
+            ):
                 store[ident] = current
-            return JSONResponse(current)
+            return JSONResponse(effects.answer(st.faults, kind, method, current))
         return _err(404, "not_found", "No such endpoint.")
 
     ws_spec = load_spec("moodle-ws")
@@ -264,7 +268,7 @@ def create_app(state: State | None = None) -> Starlette:
                 "Sorry, but you do not currently have permissions to do that.",
             )
         with st.lock:
-            return _ws_call(st, function, params)
+            return effects.ws_call(st, function, params) or _ws_call(st, function, params)
 
     async def admin(request: Request) -> Response:
         if request.method == "POST":

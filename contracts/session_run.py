@@ -58,7 +58,13 @@ class SessionRun(Run):
         found = self._work.get((api, operation_id))
         if found is None:
             return None
-        return self._operation(api, *found)
+        result = self._operation(api, *found)
+        if self.settings.stateful:
+            from nexsis_contracts.effects import run_effects
+
+            # Its write-effect rules right after it, so its test's verdict includes them.
+            run_effects(self, only=(api, operation_id))
+        return result
 
     def scenarios(self, api: str) -> list[OperationResult]:
         """The stateful scenarios of one API; their results (kind "scenario")."""

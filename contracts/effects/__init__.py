@@ -39,11 +39,14 @@ def _applies(run: RunContext, rule: EffectRule) -> bool:
     return True
 
 
-def run_effects(run: RunContext) -> None:
-    """Run every applicable rule, filing failures (and skips) under the operation it checks."""
+def run_effects(run: RunContext, only: tuple[str, str] | None = None) -> None:
+    """Run every applicable rule (or those of the operation `only`), filing failures (and skips)
+    under the operation it checks."""
     if run.settings.mode == "read-only" or run.graph is None:
         return
     for rule in RULES:
+        if only is not None and (rule.api, rule.operation) != only:
+            continue
         result = _result_of(run, rule)
         if result is None or not _applies(run, rule):
             continue

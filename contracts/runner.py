@@ -207,6 +207,11 @@ class Run:
         from hypothesis import HealthCheck, Phase, Verbosity, given, seed
         from hypothesis import settings as hsettings
 
+        from nexsis_contracts.phases import explicit_cases
+
+        # schemathesis' examples and coverage phases first (its generators, this loop: see phases.py).
+        for case in explicit_cases(operation, mode, self.settings.max_examples):
+            self.run_case(case, info, result)
         strategy = operation.as_strategy(generation_mode=mode)
 
         @hsettings(

@@ -1,0 +1,193 @@
+"""Which faults of tests/faulty_server plain `st run` finds, next to what `nexsis check` finds.
+
+    .venv/bin/python -m bench.fault_table [--max-examples 10] [--seed 7] [--only FAULT,...]
+                                          [--write docs/fault-detection.md]
+
+One run: for the faults off and then for each fault in turn, a fresh faulty server on loopback;
+schemathesis' own CLI (`st run`, default checks and phases, tokens through `schemathesis.toml`
+auth) on the same two specs and the same operations the faulty-server tests select; then
+`nexsis check` with the same sandbox config as tests/contracts/test_faulty_server.py.
+
+"Found" for `st run` means: a failure (operation, check) that the faults-off run did not have,
+so the faulty server's own gaps (it implements a subset, refuses unknown ids) are not counted as
+finds. For `nexsis check`, the rules that failed, and whether the one the test expects is among
+them. Not a CI test (minutes of CPU); the table in docs/ is its output.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+from nexsis_openapi import spec_path
+from tests.contracts.conftest import FAULTY_OPS, REPO, ServerThread, token_env
+from tests.contracts.test_faulty_server import CONFIG, FAULT_RULES
+from tests.faulty_server import app as faulty
+from tests.faulty_server.faults_accept import FAULTS_ACCEPT
+
+PREFIX = faulty.PREFIX
+BEGIN, END = "<!-- fault-table:begin -->", "<!-- fault-table:end -->"
+
+#: The class of issue 11 (or the older family) each fault belongs to.
+CLASS_OF = {
+    "missing_field": "response schema",
+    "wrong_type": "response schema",
+    "nonascii_500": "server error",
+    "auth_ignored": "auth",
+    "ws_capability_ignored": "auth",
+    "ws_error_500": "Moodle envelope",
+    "ws_no_errorcode": "Moodle envelope",
+    "put_not_persisted": "2 write takes effect",
+    "duplicate_allocation": "6 documented semantics",
+    **{f: "1 valid request refused" for f in list(FAULTS_ACCEPT)[:5]},
+    **{f: "5 filters and paging" for f in list(FAULTS_ACCEPT)[5:]},
+}
+
+
+def _class(fault: str) -> str:
+    if fault in CLASS_OF:
+        return CLASS_OF[fault]
+    try:  # the effects helper's faults describe their class in faults_effects.py, if present
+        from tests.faulty_server import faults_effects  # type: ignore[attr-defined]
+
+        classes = getattr(faults_effects, "FAULT_CLASSES", {})
+        return str(classes.get(fault, "effects"))
+    except ImportError:
+        return "?"
+
+
+def _ops(api: str) -> list[str]:
+    ws = {o for o in FAULTY_OPS.split(",") if o.startswith(("tool_", "core_"))}
+    return [o for o in FAULTY_OPS.split(",") if (o in ws) == (api == "moodle-ws")]
+
+
+def st_run(url: str, api: str, work: Path, max_examples: int, seed: int) -> set[tuple[str, str]]:
+    """Plain `st run` on one spec: the (operation, check) pairs that failed."""
+    config = work / "schemathesis.toml"
+    config.write_text(
+        f'[auth.openapi.bearerAuth]\nbearer = "{faulty.NEXSIS_TOKEN}"\n\n'
+        f'[auth.openapi.wstoken]\napi_key = "{faulty.WS_TOKEN}"\n'
+    )
+    junit = work / f"{api}.xml"
+    base = url + PREFIX if api == "nexsis" else url
+    cmd = [
+        str(Path(sys.executable).with_name("st")),
+        "--config-file",
+        str(config),
+        "run",
+        str(spec_path(api)),
+    ]
+    cmd += ["--url", base, "--max-examples", str(max_examples), "--seed", str(seed), "--workers", "1"]
+    cmd += ["--report", "junit", "--report-junit-path", str(junit)]
+    for op in _ops(api):
+        cmd += ["--include-operation-id", op]
+    subprocess.run(
+        cmd, capture_output=True, text=True, cwd=work, timeout=1200, env={**token_env(), "NO_COLOR": "1"}
+    )
+    return _junit_failures(junit)
+
+
+def _junit_failures(path: Path) -> set[tuple[str, str]]:
+    if not path.exists():
+        return {("(run)", "no report")}
+    found = set()
+    for case in ET.parse(path).getroot().iter("testcase"):
+        for node in [*case.findall("failure"), *case.findall("error")]:
+            text = (node.get("message") or "") + "\n" + (node.text or "")
+            titles = re.findall(r"^- (ST\d+ [^\n]+)$", text, re.M) or [node.get("message") or node.tag]
+            found |= {(case.get("name", "?"), t.strip()) for t in titles}
+    return found
+
+
+def nexsis_check(url: str, work: Path, max_examples: int, seed: int) -> tuple[int, set[tuple[str, str]]]:
+    """`nexsis check` as the faulty-server tests run it: exit code and (operation, rule) pairs."""
+    config = work / "contracts.yaml"
+    config.write_text(CONFIG)
+    report = work / "report"
+    exe = REPO / ".venv" / "bin" / "nexsis"
+    args = ["check", "--base-url", url, "-o", FAULTY_OPS, "--max-examples", str(max_examples)]
+    args += ["--seed", str(seed), "--config", str(config), "--report-dir", str(report)]
+    proc = subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, env=token_env(), cwd=REPO, timeout=1200
+    )
+    text = (report / "report.md").read_text() if (report / "report.md").exists() else ""
+    return proc.returncode, set(re.findall(r"^### \S+ (\S+): `(\w+)`", text, re.M))
+
+
+def measure(fault: str | None, max_examples: int, seed: int) -> dict[str, object]:
+    state = faulty.State()
+    with ServerThread(faulty.create_app(state)) as server, tempfile.TemporaryDirectory() as tmp:
+        state.faults = {fault} if fault else set()
+        work = Path(tmp)
+        started = time.monotonic()
+        st_found = st_run(server.url, "nexsis", work, max_examples, seed)
+        st_found |= st_run(server.url, "moodle-ws", work, max_examples, seed)
+        st_seconds = time.monotonic() - started
+        state.faults = {fault} if fault else set()
+        code, rules = nexsis_check(server.url, work, 6, seed)
+    return {"st": st_found, "st_seconds": st_seconds, "code": code, "rules": rules}
+
+
+def _st_cell(found: set[tuple[str, str]], baseline: set[tuple[str, str]]) -> str:
+    new = sorted(found - baseline)
+    if not new:
+        return "not found"
+    shown = "; ".join(f"{op}: {title}" for op, title in new[:2])
+    return f"found ({len(new)}): {shown}" + (" ..." if len(new) > 2 else "")
+
+
+def _check_cell(fault: str, code: int, rules: set[tuple[str, str]]) -> str:
+    operation, rule = FAULT_RULES.get(fault, ("", ""))
+    hit = any(r == rule and (not operation or op == operation) for op, r in rules)
+    names = sorted({r for _op, r in rules})
+    if code == 1 and hit:
+        where = f" on {operation}" if operation else ""
+        return f"found: `{rule}`{where}" + (f" (+{len(names) - 1} more rules)" if len(names) > 1 else "")
+    return f"exit {code}: " + (", ".join(f"`{n}`" for n in names) or "nothing")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--max-examples", type=int, default=10, help="st run examples per operation")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--only", default="", help="comma-separated faults (default: all)")
+    parser.add_argument("--write", type=Path, help="replace the table between the markers in this file")
+    args = parser.parse_args(argv)
+    faults = [f for f in sorted(faulty.FAULTS) if not args.only or f in args.only.split(",")]
+    baseline = measure(None, args.max_examples, args.seed)
+    print(
+        f"faults off: st run {len(baseline['st'])} failures (the server's own gaps), "
+        f"nexsis check exit {baseline['code']}"
+    )
+    rows = ["| fault | fault class | plain st run | nexsis check |", "|---|---|---|---|"]
+    for fault in faults:
+        got = measure(fault, args.max_examples, args.seed)
+        st_cell = _st_cell(got["st"], baseline["st"])  # type: ignore[arg-type]
+        row = f"| `{fault}` | {_class(fault)} | {st_cell} | {_check_cell(fault, got['code'], got['rules'])} |"  # type: ignore[arg-type]
+        print(row, flush=True)
+        rows.append(row)
+    found_st = sum("| found" in r for r in rows[2:])
+    found_nx = sum("found: `" in r for r in rows[2:])
+    summary = (
+        f"{len(faults)} faults; plain `st run` finds {found_st}, `nexsis check` finds {found_nx} by the "
+        f"intended rule. Faults off: `st run` reports {len(baseline['st'])} failures of its own "  # type: ignore[arg-type]
+        f"(subtracted above), `nexsis check` exits {baseline['code']}. st run: --max-examples "
+        f"{args.max_examples} --seed {args.seed}, default checks and phases; nexsis check: --max-examples 6."
+    )
+    table = "\n".join([*rows, "", summary])
+    print(summary)
+    if args.write:
+        text = args.write.read_text()
+        start, end = text.index(BEGIN) + len(BEGIN), text.index(END)
+        args.write.write_text(text[:start] + "\n" + table + "\n" + text[end:])
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -7,7 +7,8 @@ first two from schemathesis' own generators (`generate_example_cases`, `Coverage
 of writing its own boundary logic, then sends and judges them exactly as its fuzzed cases: through
 the rewriter (ids the run may use, a share bound to the fixture graph), the guarded session and
 the per-check judgement. Coverage can yield dozens of cases per operation; an evenly spread
-selection of at most `limit` per mode keeps a run's size proportional to `--max-examples`.
+selection of at most `limit` per mode (half of `--max-examples`) keeps a run's size proportional to
+`--max-examples`.
 """
 
 from __future__ import annotations

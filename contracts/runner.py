@@ -210,7 +210,7 @@ class Run:
         from nexsis_contracts.phases import explicit_cases
 
         # schemathesis' examples and coverage phases first (its generators, this loop: see phases.py).
-        for case in explicit_cases(operation, mode, self.settings.max_examples):
+        for case in explicit_cases(operation, mode, max(1, self.settings.max_examples // 2)):
             self.run_case(case, info, result)
         strategy = operation.as_strategy(generation_mode=mode)
 

@@ -50,8 +50,6 @@ __all__ = ["Pipeline"]
 log = logging.getLogger("nexsis_mock")
 
 _UI_SUFFIXES = ("/ui", "/openapi.json", "/openapi.yaml")
-#: Decides whether a host request may proceed; answers it (401) itself when not.
-AdminGate = t.Callable[[Scope, Send], t.Awaitable[bool]]
 
 
 @dataclass(slots=True)
@@ -74,7 +72,7 @@ class Pipeline:
 
     def __init__(self, host: ASGIApp, *, service: t.Any, table: EndpointTable, journal: RequestJournal,
                  faults: FaultStore, max_body: int, validate_responses: bool = False,
-                 threaded: bool = False, admin_gate: AdminGate | None = None) -> None:
+                 threaded: bool = False) -> None:
         self.host = host
         self.service = service
         self.table = table
@@ -83,7 +81,6 @@ class Pipeline:
         self.max_body = max_body
         self.validate_responses = validate_responses
         self.threaded = threaded
-        self.admin_gate = admin_gate
         self.public_url: str | None = None  # ``--public-url``, set by ``create_app``
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -94,8 +91,7 @@ class Pipeline:
         is_ws = path == WS_PATH
         if not is_ws and (not path.startswith(NEXSIS_PREFIX) or path.endswith(_UI_SUFFIXES)
                           or path.startswith(NEXSIS_PREFIX + "/ui/")):
-            if self.admin_gate is None or await self.admin_gate(scope, send):
-                await self.host(scope, receive, send)
+            await self.host(scope, receive, send)  # admin_guard.AdminGuard wraps the host
             return
         started = time.perf_counter()
         exchange = Exchange(scope, receive, self.journal.recorder(send))

@@ -220,6 +220,7 @@ class Service:
             elif logs:
                 journal.append({"logs": logs})
                 self._add_logs(logs)
+            self._compact_if_due()
             journal.commit()
         except BaseException:
             journal.rollback()
@@ -262,6 +263,7 @@ class Service:
         try:
             self._catch_up(in_transaction=True)
             self._write_pending_logs()
+            self._compact_if_due()
             journal.commit()
         except BaseException:
             journal.rollback()
@@ -275,10 +277,16 @@ class Service:
             return
         if not in_transaction and not journal.changed():
             return
-        if journal.current_epoch() != journal.epoch:
+        if journal.needs_reload():
             self._reload()
             return
         self._replay()
+
+    def _compact_if_due(self) -> None:
+        """Inside a write transaction, memory current: rewrite the snapshot (store/persistence.py)."""
+        journal = self._journal
+        if journal is not None and journal.compact_due():
+            journal.compact(fixtures.export(self.state))
 
     def _replay(self) -> None:
         journal = self._journal
@@ -297,7 +305,7 @@ class Service:
         epoch = journal.current_epoch()
         snapshot = journal.snapshot(epoch) if epoch else None
         journal.epoch = epoch
-        journal.last_seq = 0
+        journal.last_seq = journal.snapshot_seq()
         self.state = (
             fixtures.from_dict(snapshot, "state file") if snapshot is not None else self._fixture_state()
         )

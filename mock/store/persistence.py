@@ -6,6 +6,11 @@ The in-memory `State` is a cache of (snapshot + operations). The database holds:
   or an import starts a new epoch: new snapshot, empty operation log.
 * `ops`: every acknowledged write since the snapshot, in commit order: the operation with its
   parameters and the clock value it ran with (replaying is deterministic: same order, same ids).
+  The log is compacted: once `compact_after` records follow the snapshot, the write that reaches
+  that count also rewrites the epoch's snapshot from memory and deletes the records it covers
+  (`meta.snapshot_seq` says up to which record the snapshot goes). A start therefore reads one
+  snapshot and at most `compact_after` records, however many writes the file has seen, and the
+  file stays bounded (records of reads' NexSIS log entries included).
 
 A write takes SQLite's write lock (`BEGIN IMMEDIATE`), catches up on operations other workers
 committed, applies its own operation in memory, appends it and commits; the caller gets its answer
@@ -45,6 +50,12 @@ class StateFileError(RuntimeError):
     with `EXIT_STATE_FILE`. Nothing in the file is changed when this is raised at start.
     """
 
+
+#: Operation records after which the snapshot is rewritten (see the module docstring).
+COMPACT_AFTER = 10_000
+#: SQLite's `synchronous` for state files: FULL (an fsync per commit); the restart benchmark
+#: lowers it to build a file of a million writes quickly, nothing else may.
+SYNCHRONOUS = "FULL"
 
 #: Exit code of `nexsis mock` (and `--check`) when the state file is unusable (mock/README.md).
 EXIT_STATE_FILE = 4
@@ -108,8 +119,9 @@ def unpack(blob: bytes) -> Any:
 class Journal:
     """One connection to the state file; not thread-safe (the Service serialises calls)."""
 
-    def __init__(self, path: Path, *, busy_timeout_ms: int = 30000) -> None:
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 30000, compact_after: int | None = None) -> None:
         self.path = Path(path)
+        self.compact_after = compact_after or COMPACT_AFTER
         self.existed = precheck(self.path)
         wal = _wal(self.path)
         wal_present = wal.exists() and wal.stat().st_size > 0
@@ -121,7 +133,7 @@ class Journal:
             mode = self.conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise StateFileError(f"{self.path}: cannot switch to WAL journal mode (got {mode})")
-            self.conn.execute("PRAGMA synchronous=FULL")
+            self.conn.execute(f"PRAGMA synchronous={SYNCHRONOUS}")
             self.conn.executescript(_SCHEMA)
             # 'open' is '1' in the main file while a mock has it open (set and checkpointed at start,
             # '0' again on close): then the newest writes may be in FILE-wal only, and a FILE
@@ -187,7 +199,31 @@ class Journal:
             raise StateFileError(f"{self.path}: epoch {epoch} has no snapshot (damaged or edited file); "
                                  "restore it from a backup")
         self.epoch = epoch
+        self.last_seq = self.snapshot_seq()
         return snapshot
+
+    def snapshot_seq(self) -> int:
+        """The last operation record the current snapshot includes (0: none)."""
+        row = self.conn.execute("SELECT value FROM meta WHERE key='snapshot_seq'").fetchone()
+        try:
+            return int(row[0]) if row else 0
+        except ValueError:
+            raise StateFileError(f"{self.path}: the snapshot_seq record is damaged") from None
+
+    def needs_reload(self) -> bool:
+        """True when memory cannot catch up by replaying: a new epoch, or a compaction deleted
+        records this process has not replayed yet."""
+        return self.current_epoch() != self.epoch or self.snapshot_seq() > self.last_seq
+
+    def compact_due(self) -> bool:
+        return self.last_seq - self.snapshot_seq() >= self.compact_after
+
+    def compact(self, data: Any) -> None:
+        """Inside `begin`, memory at `last_seq`: the snapshot becomes `data`, the records it covers go."""
+        self.conn.execute("UPDATE snapshot SET data=? WHERE epoch=?", (pack(data), self.epoch))
+        self.conn.execute("DELETE FROM ops WHERE epoch=? AND seq<=?", (self.epoch, self.last_seq))
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('snapshot_seq', ?)",
+                          (str(self.last_seq),))
 
     def mark_open(self) -> None:
         """Inside `begin`, at start: see 'open' in `__init__` (checkpointed after the commit)."""
@@ -245,8 +281,12 @@ class Journal:
         self.conn.execute("DELETE FROM snapshot")
         self.conn.execute("INSERT INTO snapshot (epoch, data) VALUES (?, ?)", (epoch, pack(data)))
         self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('epoch', ?)", (str(epoch),))
+        row = self.conn.execute("SELECT seq FROM sqlite_sequence WHERE name='ops'").fetchone()
+        # record numbers go on across epochs (AUTOINCREMENT): the new snapshot covers all so far
+        self.last_seq = int(row[0]) if row else 0
+        self.conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('snapshot_seq', ?)",
+                          (str(self.last_seq),))
         self.epoch = epoch
-        self.last_seq = 0
         return epoch
 
     def close(self) -> None:

@@ -14,7 +14,7 @@ import time
 
 import requests
 
-from nexsis_contracts.effects import cross, nexsis, ws  # noqa: F401  (registration)
+from nexsis_contracts.effects import cross, links, nexsis, ws  # noqa: F401  (registration)
 from nexsis_contracts.effects.registry import RULES, EffectRule, NotApplicable, Probe, RuleFailed
 from nexsis_contracts.results import OperationResult
 from nexsis_contracts.run_context import RunContext
@@ -31,8 +31,9 @@ def _result_of(run: RunContext, rule: EffectRule) -> OperationResult | None:
 def _applies(run: RunContext, rule: EffectRule) -> bool:
     if rule.api not in run.settings.specs:
         return False
+    other = "moodle-ws" if rule.api == "nexsis" else "nexsis"
     for op in rule.needs:
-        api = rule.api if run.catalog.find(rule.api, op) is not None else "nexsis"
+        api = rule.api if run.catalog.find(rule.api, op) is not None else other
         info = run.catalog.find(api, op)
         if info is None or api not in run.settings.specs or not info.matches(run.settings.operations):
             return False

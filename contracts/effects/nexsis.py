@@ -19,14 +19,14 @@ from nexsis_contracts.scenarios.common import course_body, user_body
 ISO_8601 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
 
 
-def _course(p: Probe) -> tuple[str, dict[str, Any]]:
+def make_course(p: Probe) -> tuple[str, dict[str, Any]]:
     cid = p.fresh("course")
     body = course_body(cid)
     p.ok(p.nexsis("PUT", f"/course/{cid}", body), f"PUT /course/{cid}")
     return cid, body
 
 
-def _user(p: Probe) -> tuple[str, dict[str, Any]]:
+def make_user(p: Probe) -> tuple[str, dict[str, Any]]:
     uid = p.fresh("user")
     body = user_body(uid)
     p.ok(p.nexsis("PUT", f"/user/{uid}", body), f"PUT /user/{uid}")
@@ -51,7 +51,7 @@ def _differs(written: dict[str, Any], read: Any) -> list[str]:
 # -- courses --------------------------------------------------------------------------------------------
 @effect("create_reads_back", "putCourse", needs=("getCourse",))
 def course_created(p: Probe) -> None:
-    cid, body = _course(p)
+    cid, body = make_course(p)
     got = p.nexsis("GET", f"/course/{cid}")
     p.check(
         got.status_code == 200,
@@ -63,7 +63,7 @@ def course_created(p: Probe) -> None:
 
 @effect("update_changes_existing", "putCourse", needs=("getCourse",))
 def course_updated(p: Probe) -> None:
-    cid, body = _course(p)
+    cid, body = make_course(p)
     p.ok(p.nexsis("GET", f"/course/{cid}"), f"GET /course/{cid}")
     new = {**body, "fullname": f"{body['fullname']} (renamed)", "categorypath": "/Contract tests/Updated"}
     p.ok(p.nexsis("PUT", f"/course/{cid}", new), f"second PUT /course/{cid}")
@@ -82,7 +82,7 @@ def course_updated(p: Probe) -> None:
 @effect("course_startdate_iso8601", "getCourse", needs=("putCourse",))
 def course_startdate_format(p: Probe) -> None:
     """The document shows a course's startdate only as ISO 8601 text, in GET and PUT answers alike."""
-    cid, _body = _course(p)
+    cid, _body = make_course(p)
     read = json_of(p.nexsis("GET", f"/course/{cid}"))
     p.need(isinstance(read, dict) and "startdate" in read, f"GET /course/{cid} gave no startdate")
     value = read["startdate"]
@@ -95,7 +95,7 @@ def course_startdate_format(p: Probe) -> None:
 
 @effect("delete_removes", "deleteCourse", needs=("putCourse", "getCourse"))
 def course_deleted(p: Probe) -> None:
-    cid, _body = _course(p)
+    cid, _body = make_course(p)
     p.ok(p.nexsis("DELETE", f"/course/{cid}"), f"DELETE /course/{cid}")
     got = p.nexsis("GET", f"/course/{cid}")
     p.check(
@@ -107,7 +107,7 @@ def course_deleted(p: Probe) -> None:
 # -- users ----------------------------------------------------------------------------------------------
 @effect("answer_names_external_id", "putUser", needs=("getUser",))
 def user_identity(p: Probe) -> None:
-    uid, _body = _user(p)
+    uid, _body = make_user(p)
     for what, resp in (
         (f"PUT /user/{uid}", p.nexsis("PUT", f"/user/{uid}", user_body(uid))),
         (f"GET /user/{uid}", p.nexsis("GET", f"/user/{uid}")),
@@ -123,7 +123,7 @@ def user_identity(p: Probe) -> None:
 
 @effect("update_changes_existing", "putUser", needs=("getUser",))
 def user_updated(p: Probe) -> None:
-    uid, body = _user(p)
+    uid, body = make_user(p)
     new = {**body, "firstname": "Renamed", "email": f"renamed.{uid.lower()}@example.invalid"}
     p.ok(p.nexsis("PUT", f"/user/{uid}", new), f"second PUT /user/{uid}")
     read = json_of(p.nexsis("GET", f"/user/{uid}"))
@@ -135,7 +135,7 @@ def user_updated(p: Probe) -> None:
 
 @effect("delete_removes", "deleteUser", needs=("putUser", "getUser"))
 def user_deleted(p: Probe) -> None:
-    uid, _body = _user(p)
+    uid, _body = make_user(p)
     p.ok(p.nexsis("DELETE", f"/user/{uid}"), f"DELETE /user/{uid}")
     got = p.nexsis("GET", f"/user/{uid}")
     p.check(
@@ -150,8 +150,8 @@ def user_deleted(p: Probe) -> None:
     needs=("putUser", "putCourse", "enrolUser", "listCourseEnrolments"),
 )
 def user_delete_unenrols(p: Probe) -> None:
-    cid, _c = _course(p)
-    uid, _u = _user(p)
+    cid, _c = make_course(p)
+    uid, _u = make_user(p)
     p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
     p.ok(p.nexsis("DELETE", f"/user/{uid}"), f"DELETE /user/{uid}")
     rows = json_of(p.nexsis("GET", f"/course/{cid}/enrol"))
@@ -180,8 +180,8 @@ def _enrolled(p: Probe, uid: str, cid: str) -> tuple[bool, bool]:
     needs=("putUser", "putCourse", "listUserEnrolments", "listCourseEnrolments"),
 )
 def enrolled(p: Probe) -> None:
-    cid, _c = _course(p)
-    uid, _u = _user(p)
+    cid, _c = make_course(p)
+    uid, _u = make_user(p)
     p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
     mine, theirs = _enrolled(p, uid, cid)
     p.check(
@@ -202,8 +202,8 @@ def enrolled(p: Probe) -> None:
     needs=("putUser", "putCourse", "enrolUser", "listUserEnrolments", "listCourseEnrolments"),
 )
 def unenrolled(p: Probe) -> None:
-    cid, _c = _course(p)
-    uid, _u = _user(p)
+    cid, _c = make_course(p)
+    uid, _u = make_user(p)
     p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
     p.ok(p.nexsis("DELETE", f"/user/{uid}/enrol/{cid}"), "unenrolUser")
     mine, theirs = _enrolled(p, uid, cid)
@@ -215,7 +215,7 @@ def unenrolled(p: Probe) -> None:
 # -- groups ---------------------------------------------------------------------------------------------
 @effect("create_reads_back", "putCourseGroup", needs=("putCourse", "getCourseGroup", "listCourseGroups"))
 def group_created_and_updated(p: Probe) -> None:
-    cid, _c = _course(p)
+    cid, _c = make_course(p)
     gid = p.fresh("group")
     p.ok(
         p.nexsis("PUT", f"/course/{cid}/group/{gid}", {"name": gid, "description": "first"}), "putCourseGroup"
@@ -238,7 +238,7 @@ def group_created_and_updated(p: Probe) -> None:
 
 @effect("delete_removes", "deleteCourseGroup", needs=("putCourse", "putCourseGroup", "getCourseGroup"))
 def group_deleted(p: Probe) -> None:
-    cid, _c = _course(p)
+    cid, _c = make_course(p)
     gid = p.fresh("group")
     p.ok(p.nexsis("PUT", f"/course/{cid}/group/{gid}", {"name": gid, "description": "x"}), "putCourseGroup")
     p.ok(p.nexsis("DELETE", f"/course/{cid}/group/{gid}"), "deleteCourseGroup")
@@ -256,8 +256,8 @@ def group_deleted(p: Probe) -> None:
     needs=("putUser", "putCourse", "enrolUser", "getCourseCompletion"),
 )
 def completion_first(p: Probe) -> None:
-    cid, _c = _course(p)
-    uid, _u = _user(p)
+    cid, _c = make_course(p)
+    uid, _u = make_user(p)
     p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
     first, later = 1767225600, 1767312000
     p.ok(p.nexsis("POST", f"/course/{cid}/user/{uid}/completion/{first}"), "addCourseCompletion")
@@ -268,133 +268,4 @@ def completion_first(p: Probe) -> None:
         str(value) == str(first),
         f"a second completion POST for user {uid} in {cid} changed timecompleted to {value!r}; "
         f"the first POST set {first} and a completion is only added if none exists",
-    )
-
-
-# -- links and allocations ------------------------------------------------------------------------------
-@effect("create_then_delete", "putMetalink", needs=("putCourse", "getMetalink", "deleteMetalink"))
-def metalink(p: Probe) -> None:
-    parent, _a = _course(p)
-    child, _b = _course(p)
-    p.ok(p.nexsis("PUT", f"/course/{parent}/metalink/{child}", {}), "putMetalink")
-    got = p.nexsis("GET", f"/course/{parent}/metalink/{child}")
-    p.check(
-        got.status_code == 200,
-        f"PUT /course/{parent}/metalink/{child} answered 200 but GET answered {got.status_code}",
-    )
-    p.ok(p.nexsis("DELETE", f"/course/{parent}/metalink/{child}"), "deleteMetalink")
-    got = p.nexsis("GET", f"/course/{parent}/metalink/{child}")
-    p.check(
-        got.status_code == 404,
-        f"DELETE /course/{parent}/metalink/{child} answered 200 but GET answered {got.status_code}",
-    )
-
-
-def _allocation(p: Probe, kind: str, target: str | None) -> None:
-    p.need(target, f"no sandbox {kind}")
-    uid, _u = _user(p)
-    path = f"/{kind}/{target}/user/{uid}"
-    p.ok(p.nexsis("PUT", path, {"startdate": START}), f"PUT {path}")
-    got = p.nexsis("GET", path)
-    p.check(got.status_code == 200, f"PUT {path} answered 200 but a following GET answered {got.status_code}")
-    p.ok(p.nexsis("DELETE", path), f"DELETE {path}")
-    got = p.nexsis("GET", path)
-    p.check(
-        got.status_code == 404, f"DELETE {path} answered 200 but a following GET answered {got.status_code}"
-    )
-
-
-@effect(
-    "create_then_delete",
-    "putProgramAllocation",
-    needs=("putUser", "getProgramAllocation", "deleteProgramAllocation"),
-)
-def program_allocation(p: Probe) -> None:
-    _allocation(p, "program", p.graph.program())
-
-
-@effect(
-    "create_then_delete",
-    "putCertificationAllocation",
-    needs=("putUser", "getCertificationAllocation", "deleteCertificationAllocation"),
-)
-def certification_allocation(p: Probe) -> None:
-    _allocation(p, "certification", p.graph.certification())
-
-
-@effect(
-    "create_then_delete", "putJobAssignment", needs=("putUser", "listJobAssignments", "deleteJobAssignment")
-)
-def job(p: Probe) -> None:
-    org = p.graph.org()
-    p.need(org, "no sandbox department and position")
-    assert org is not None
-    dept, pos = org
-    uid, _u = _user(p)
-    p.ok(
-        p.nexsis(
-            "PUT", f"/organisation/user/{uid}", {"departmentid": dept, "positionid": pos, "startdate": START}
-        ),
-        "putJobAssignment",
-    )
-
-    def held() -> list[Any]:
-        rows = json_of(p.nexsis("GET", f"/organisation/user/{uid}/job"))
-        return (
-            [
-                r
-                for r in rows
-                if isinstance(r, dict) and r.get("departmentid") == dept and r.get("positionid") == pos
-            ]
-            if isinstance(rows, list)
-            else []
-        )
-
-    jobs = held()
-    p.check(jobs, f"PUT /organisation/user/{uid} answered 200 but GET .../job lists no job in {dept}/{pos}")
-    p.check(
-        all(r.get("userid") == uid for r in jobs),
-        f"GET /organisation/user/{uid}/job names the user {jobs[0].get('userid')!r}, not {uid!r}",
-    )
-    p.ok(
-        p.nexsis("DELETE", f"/organisation/user/{uid}/department/{dept}/position/{pos}"),
-        "deleteJobAssignment",
-    )
-    p.check(
-        not held(),
-        f"DELETE /organisation/user/{uid}/department/{dept}/position/{pos} answered 200 but the job "
-        "is still listed",
-    )
-
-
-@effect("create_then_delete", "putManager", needs=("putUser", "listManagers", "deleteManager"))
-def manager(p: Probe) -> None:
-    uid, _u = _user(p)
-    boss, _b = _user(p)
-    p.ok(
-        p.nexsis(
-            "PUT",
-            f"/organisation/user/{uid}/manager/{boss}",
-            {"keepexisting": True, "perm_be_notified": True},
-        ),
-        "putManager",
-    )
-
-    def managers() -> list[Any]:
-        rows = json_of(p.nexsis("GET", f"/organisation/user/{uid}/manager"))
-        return (
-            [r for r in rows if isinstance(r, dict) and r.get("managerid") == boss]
-            if isinstance(rows, list)
-            else []
-        )
-
-    p.check(
-        managers(),
-        f"PUT /organisation/user/{uid}/manager/{boss} answered 200 but GET .../manager does not "
-        f"name {boss!r}",
-    )
-    p.ok(p.nexsis("DELETE", f"/organisation/user/{uid}/manager/{boss}"), "deleteManager")
-    p.check(
-        not managers(),
-        f"DELETE /organisation/user/{uid}/manager/{boss} answered 200 but the manager is still listed",
     )

@@ -33,7 +33,14 @@ def test_user_put_is_create_then_idempotent_update(nx) -> None:
 
 def test_user_errors(nx) -> None:
     assert nx("getUser", userid="NOPE").status == 404
-    assert nx("putUser", userid="S999", firstname="x").status == 400  # username needed to create
+    # Created without a username: Moodle needs one, the plugin names it after the external id (E29).
+    made = nx("putUser", userid="S-Ünï 998", firstname="x")
+    assert made.status == 200 and made.body["username"] == "s-n998", made.body
+    # An empty username is a username (user_create_user refuses none) and stays one on update.
+    assert nx("putUser", userid="S998", username="").body["username"] == ""
+    assert nx("putUser", userid="S998", firstname="y").body["username"] == ""
+    again = nx("putUser", userid="S997", username="")
+    assert again.status == 400 and "already used" in again.body["message"]  # Moodle's unique index
     taken = nx("putUser", userid="S999", username="ava.adams")
     assert taken.status == 400 and "already used" in taken.body["message"]
     # Ids no record can have are unknown when looked up (the spec's path pattern admits them) and
@@ -64,7 +71,15 @@ def test_course_put_creates_category_path(nx) -> None:
         "categorypath": "/Arts/Music",
     }
     assert nx("putCourse", courseid="C901", fullname="Other", shortname="NEW-1").status == 400
-    assert nx("putCourse", courseid="C902", fullname="No shortname").status == 400
+    # Created without names: shortname = courseid, fullname = shortname (ERRATA E29).
+    bare = nx("putCourse", courseid="C902")
+    assert bare.status == 200 and (bare.body["shortname"], bare.body["fullname"]) == ("C902", "C902")
+    named = nx("putCourse", courseid="C903", shortname="S903")
+    assert (named.body["shortname"], named.body["fullname"]) == ("S903", "S903")
+    # Empty names are stored as sent, on creation and on update (create_course refuses none).
+    empty = nx("putCourse", courseid="C904", fullname="", shortname="")
+    assert empty.status == 200 and (empty.body["shortname"], empty.body["fullname"]) == ("", "")
+    assert nx("putCourse", courseid="C902", fullname="").body["fullname"] == ""
     assert nx("putCourse", courseid="C900", startdate="not a date").status == 400
     assert nx("getCourse", courseid="C789").body["categorypath"] == "/Technology/Design/Modern Programming"
 

@@ -43,18 +43,21 @@ def put_course(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     shortname = text(params, "shortname", limit=255)
     startdate = opt_time(params, "startdate")
     path = text(params, "categorypath", limit=1000)
-    for name, value in (("fullname", fullname), ("shortname", shortname)):
-        if value is not None and not value.strip():
-            raise bad_request(f"{name} cannot be empty")
+    cid = state.course_by_idnumber.get(idnumber)
     if shortname is not None:
         shortname = shortname.strip()
+    elif cid is None:
+        # Moodle's create_course needs a shortname; the plugin has the external id to give it.
+        shortname = idnumber
+    if cid is None and fullname is None:
+        fullname = shortname
+    # Empty strings are stored as sent: Moodle's create_course and update_course refuse none.
+    if shortname is not None:
         owner = state.course_by_shortname.get(shortname)
         if owner is not None and state.courses[owner].idnumber != idnumber:
             raise conflict(f"Short name {shorten(shortname)!r} is already used by another course")
-    cid = state.course_by_idnumber.get(idnumber)
     if cid is None:
-        if fullname is None or shortname is None:
-            raise bad_request("fullname and shortname are required to create a course")
+        assert fullname is not None and shortname is not None
         category = state.ensure_category_path(path) if path else state.site.get("defaultcategory", 1)
         course = Course(
             id=state.next_id("course"),

@@ -9,8 +9,11 @@ from nexsis_mock.handlers import Ctx, nexsis_op
 from nexsis_mock.handlers.nexsis import bad_request, conflict, find_user, ident, shorten, text
 from nexsis_mock.store.records import User
 
-#: Moodle's PARAM_USERNAME: lower case, no spaces; letters, digits and _ - . @ only.
-_USERNAME_RE = re.compile(r"^[a-z0-9_.@-]+$")
+#: Moodle's PARAM_USERNAME: lower case, no spaces; letters, digits and _ - . @ only. Empty is
+#: allowed: user_create_user refuses a username only when cleaning would change it.
+_USERNAME_RE = re.compile(r"^[a-z0-9_.@-]*$")
+#: What PARAM_USERNAME cleaning removes (after lower-casing).
+_NOT_USERNAME_RE = re.compile(r"[^a-z0-9_.@-]")
 
 
 def user_row(user: User) -> dict[str, Any]:
@@ -33,6 +36,11 @@ def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     state = ctx.state
     idnumber = ident(params, "userid", create=True)
     username = text(params, "username", limit=100)
+    uid = state.user_by_idnumber.get(idnumber)
+    if username is None and uid is None:
+        # Moodle needs a username to create a user; the plugin has the external id to give it,
+        # cleaned as PARAM_USERNAME cleans (lower case, only the characters a username may hold).
+        username = _NOT_USERNAME_RE.sub("", idnumber.strip().lower())
     if username is not None:
         username = username.strip().lower()
         if not _USERNAME_RE.match(username):
@@ -43,10 +51,8 @@ def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         if owner is not None and state.users[owner].idnumber != idnumber:
             raise conflict(f"Username {shorten(username)!r} is already used by another user")
     fields = {name: text(params, name, limit=100) for name in ("firstname", "lastname", "email")}
-    uid = state.user_by_idnumber.get(idnumber)
     if uid is None:
-        if username is None:
-            raise bad_request("username is required to create a user")
+        assert username is not None
         user = User(
             id=state.next_id("user"),
             username=username,

@@ -42,7 +42,7 @@ CLASS_OF = {
     "ws_capability_ignored": "auth",
     "ws_error_500": "Moodle envelope",
     "ws_no_errorcode": "Moodle envelope",
-    "put_not_persisted": "2 write takes effect",
+    "put_not_persisted": "2 a write that does not take effect",
     "duplicate_allocation": "6 documented semantics",
 }
 
@@ -192,8 +192,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _summary(rows: list[str], baseline: dict[str, object], args: argparse.Namespace) -> str:
-    found_st = sum("| found" in r for r in rows[2:])
-    found_nx = sum("found: `" in r for r in rows[2:])
+    cells = [r.split(" | ") for r in rows[2:]]  # fault, class, st run, nexsis check
+    found_st = sum(c[2].startswith("found") for c in cells)
+    found_nx = sum(c[3].startswith("found: `") for c in cells)
     return (
         f"{len(rows) - 2} faults; plain `st run` finds {found_st}, `nexsis check` finds {found_nx} by the "
         f"intended rule. Faults off: `st run` reports {len(baseline['st'])} failures of its own "  # type: ignore[arg-type]

@@ -161,7 +161,6 @@ def test_default_run_against_mock_sees_success_for_every_operation(mock_url, tmp
     ).json()
     assert [c["id"] for c in cohorts] == [1]
     assert "Could not be removed" not in report
-    assert wall < 180
 
 
 def test_missing_success_is_flagged_and_fails_with_require_success(mock_url, tmp_path):

@@ -43,3 +43,17 @@ def test_a_failed_batch_leaves_no_index_entry(ws, nx, svc) -> None:
     ok = ws("core_group_create_groups", groups=[{"courseid": cid, "name": "First of batch",
                                                  "description": ""}])
     assert ok.body[0]["name"] == "First of batch"
+
+
+def test_an_empty_group_name_is_a_name(nx) -> None:
+    """groups_create_group refuses no empty name (ERRATA E29); it is unique like any other name."""
+    made = nx("putCourseGroup", courseid="C789", groupid="GE1", name="")
+    assert made.status == 200 and made.body["name"] == "", made.body
+    assert nx("putCourseGroup", courseid="C789", groupid="GE1", name="", description="d").status == 200
+    assert nx("putCourseGroup", courseid="C789", groupid="GE2", name="").status == 400
+
+
+def test_a_group_created_without_a_name_is_named_after_its_id(nx) -> None:
+    made = nx("putCourseGroup", courseid="C789", groupid="GN1", description="d")
+    assert made.status == 200 and made.body["name"] == "GN1", made.body
+    assert nx("putCourseGroup", courseid="C789", groupid="GN1", description="e").body["name"] == "GN1"

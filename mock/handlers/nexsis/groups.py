@@ -53,10 +53,12 @@ def put_course_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     name = text(params, "name", limit=254)
     description = text(params, "description", limit=65535)
     if name is not None:
+        # Empty is a name: Moodle's groups_create_group and groups_update_group refuse none (E29).
         name = name.strip()
-        if not name:
-            raise bad_request("name cannot be empty")
     group = state.group_by_idnumber(course.id, idnumber)
+    if name is None and group is None:
+        # Moodle needs a group name; the plugin has the external id to give it (E29).
+        name = idnumber.strip()
     if name is not None:
         other = state.group_named(course.id, name)
         if other is not None and other is not group:
@@ -64,8 +66,7 @@ def put_course_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
                 f"A group named {shorten(name)!r} already exists in course {shorten(course.idnumber)!r}"
             )
     if group is None:
-        if name is None:
-            raise bad_request("name is required to create a group")
+        assert name is not None
         group = Group(
             id=state.next_id("group"),
             courseid=course.id,

@@ -72,6 +72,24 @@ class State:
         self.groups: dict[int, dict[str, Any]] = {}
         self.next_id = 100
 
+    def new_group(self, g: dict[str, Any]) -> dict[str, Any]:
+        """Create the group `core_group_create_groups` asks for (`g`, one item), with Moodle's
+        defaults, and return its record: the one place a group is made, faulty or not."""
+        self.next_id += 1
+        group = {
+            "id": self.next_id,
+            "courseid": g["courseid"],
+            "name": g["name"],
+            "description": g.get("description", ""),
+            "descriptionformat": g.get("descriptionformat", 1),
+            "enrolmentkey": g.get("enrolmentkey", ""),
+            "idnumber": g.get("idnumber", ""),
+            "visibility": g.get("visibility", 0),
+            "participation": bool(g.get("participation", True)),
+        }
+        self.groups[self.next_id] = group
+        return group
+
     @staticmethod
     def _alloc(aid: int, program: int, user: int) -> dict[str, Any]:
         return {
@@ -381,20 +399,7 @@ def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
                     },
                     status_code=500 if "ws_error_500" in st.faults else 200,
                 )
-            st.next_id += 1
-            group = {
-                "id": st.next_id,
-                "courseid": g["courseid"],
-                "name": g["name"],
-                "description": g.get("description", ""),
-                "descriptionformat": g.get("descriptionformat", 1),
-                "enrolmentkey": g.get("enrolmentkey", ""),
-                "idnumber": g.get("idnumber", ""),
-                "visibility": g.get("visibility", 0),
-                "participation": bool(g.get("participation", True)),
-            }
-            st.groups[st.next_id] = group
-            out.append(group)
+            out.append(st.new_group(g))
         return JSONResponse(out)
     if function == "core_group_delete_groups":
         for gid in p["groupids"]:

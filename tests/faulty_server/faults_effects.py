@@ -95,18 +95,5 @@ def ws_call(st: Any, function: str, p: dict[str, Any]) -> Response | None:
 
 
 def _first_group_only(st: Any, p: dict[str, Any]) -> Response:
-    g = p["groups"][0]
-    st.next_id += 1
-    group = {
-        "id": st.next_id,
-        "courseid": g["courseid"],
-        "name": g["name"],
-        "description": g.get("description", ""),
-        "descriptionformat": g.get("descriptionformat", 1),
-        "enrolmentkey": g.get("enrolmentkey", ""),
-        "idnumber": g.get("idnumber", ""),
-        "visibility": g.get("visibility", 0),
-        "participation": bool(g.get("participation", True)),
-    }
-    st.groups[st.next_id] = group
-    return JSONResponse([group])
+    """The batch's first group is created (as a correct site would), the others dropped."""
+    return JSONResponse([st.new_group(p["groups"][0])])

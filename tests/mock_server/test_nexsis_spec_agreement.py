@@ -6,7 +6,8 @@ refuses ("Schema-valid request rejected", ST202). A refusal is a disagreement to
 in the spec (only where the real system refuses too: integers beyond 64 bits, `format: int64`).
 What remains is listed in ``REFUSED_BY_MOODLE_TOO``: refusals that depend on the site's records,
 which no schema can state (a taken name, a role that does not exist), and that a real Moodle
-makes as well; and one open question (``OPEN_TIME_RANGE``). Schemathesis reports one failure per
+makes as well. (Times outside 1970..3000 were on this list once: the mock takes them now, as PHP
+does; tests/mock_server/test_times.py.) Schemathesis reports one failure per
 operation, so an allowed refusal can hide another on the same operation: keep the list short.
 """
 
@@ -31,9 +32,6 @@ REFUSED_BY_MOODLE_TOO = {
     r"A group named .* already exists": "group names are unique per course (groups_create_group)",
     r"Unknown role id": "the role must exist on the site (Moodle's role_assign refuses an unknown one)",
 }
-#: Open question for the lead, not a decided agreement: the mock keeps times within 1970..3000 and
-#: refuses year 0000 (Python's datetime); PHP's strtotime takes both. Listed so the test names it.
-OPEN_TIME_RANGE = r"(startdate|duedate|enddate|timecompleted|time\w*) .*(is out of range|is not a valid date)"
 
 _BLOCK = re.compile(r"^_{3,} (?P<op>[A-Z]+ \S+) _{3,}$", re.M)
 
@@ -73,5 +71,5 @@ def test_schemathesis_cli_finds_no_schema_valid_request_rejected(tmp_path: Path)
     summary = "Schema-valid request rejected:" in out
     assert len(found) == out.count("Schema-valid request rejected") - summary  # none missed by the parser
     unexplained = [(op, body) for op, body in found
-                   if not any(re.search(p, body) for p in [*REFUSED_BY_MOODLE_TOO, OPEN_TIME_RANGE])]
+                   if not any(re.search(p, body) for p in REFUSED_BY_MOODLE_TOO)]
     assert not unexplained, "\n".join(f"{op}: {body}" for op, body in unexplained)

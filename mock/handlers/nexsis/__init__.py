@@ -10,19 +10,16 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
 from typing import Any
 
 from nexsis_mock.handlers import Ctx, NexsisError
+from nexsis_mock.handlers.nexsis import times
 from nexsis_mock.store.records import Course, User
 from nexsis_openapi import load_spec
 
 #: Moodle's idnumber columns are at most 255 characters (course and group: 100).
 MAX_ID_LENGTH = 255
 _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-_ISO_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d+))?)?)?(Z|[+-]\d{2}(?::?\d{2})?)?$"
-)
 
 def _routes() -> dict[str, tuple[str, str]]:
     spec = load_spec("nexsis")
@@ -125,39 +122,34 @@ def flag(params: dict[str, Any], name: str, default: bool = False) -> bool:
 
 def iso(ts: int | None) -> str:
     """Unix time as the document's ISO 8601 form (`2017-08-16T21:09:30+00:00`)."""
-    return datetime.fromtimestamp(int(ts or 0), UTC).isoformat()
+    return times.iso(int(ts or 0))
 
 
 def sql_time(ts: int) -> str:
-    return datetime.fromtimestamp(int(ts), UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return times.sql(int(ts))
 
 
 def parse_time(value: Any, name: str) -> int:
-    """A time field: unix seconds (number or numeric text) or ISO 8601 text (UTC unless offset)."""
+    """A time field: unix seconds (number or digit text) or date-time text (UTC unless offset).
+
+    Any time the spec's TimeValue allows is taken, as PHP takes it (see `times`): before 1970,
+    the year 0000, beyond 3000, a day the month lacks rolled over.
+    """
     if isinstance(value, bool):
         raise bad_request(f"{name} must be a date-time or a unix timestamp")
     if isinstance(value, int):
-        number = value
-    elif isinstance(value, float) and math.isfinite(value):
-        number = int(value)
-    elif isinstance(value, str) and re.fullmatch(r"-?[0-9]{1,12}", value.strip()):
-        number = int(value.strip())
-    elif isinstance(value, str):
-        match = _ISO_RE.match(value.strip())
-        if not match:
+        return times.clamp(value)
+    if isinstance(value, float) and math.isfinite(value):
+        return times.clamp(int(value))
+    if isinstance(value, str):
+        text = value.strip()
+        if times.DIGITS_RE.match(text):
+            return times.from_digits(text)
+        seconds = times.from_text(text)
+        if seconds is None:
             raise bad_request(f"{name} {shorten(value)!r} is not an ISO 8601 date-time or a unix timestamp")
-        try:
-            parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00").replace(" ", "T"))
-        except ValueError:
-            raise bad_request(f"{name} {shorten(value)!r} is not a valid date") from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        number = int(parsed.timestamp())
-    else:
-        raise bad_request(f"{name} must be a date-time or a unix timestamp")
-    if not 0 <= number <= 32503680000:  # up to year 3000
-        raise bad_request(f"{name} is out of range")
-    return number
+        return times.clamp(seconds)
+    raise bad_request(f"{name} must be a date-time or a unix timestamp")
 
 
 def opt_time(params: dict[str, Any], name: str) -> int | None:

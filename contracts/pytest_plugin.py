@@ -26,6 +26,7 @@ MARKERS = {
     "scenario": "a stateful scenario (nexsis contract suite)",
 }
 _PARTS = "_nexsis_parts"
+_START_ERROR = "_nexsis_start_error"  # a worker's run could not start: the session exits 3
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -144,7 +145,8 @@ def _session_run(config: pytest.Config) -> Any:
             run.start_error = f"nexsis: {exc}"
             if not hasattr(config, "workerinput"):
                 # As `nexsis check`: a wrong --nexsis-base-url or a refused token is exit 3, not
-                # a page of failed tests. (An xdist worker cannot end the session: its tests fail.)
+                # a page of failed tests. (An xdist worker cannot end the session: its tests fail,
+                # and the controller exits 3 in pytest_sessionfinish.)
                 pytest.exit(run.start_error, returncode=3)
     error = getattr(run, "start_error", None)
     if error:
@@ -184,7 +186,11 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
-    """Per process: clean up its run; a worker hands the result over, the others write the reports."""
+    """Per process: clean up its run; a worker hands the result over, the others write the reports.
+
+    A worker whose run could not start (wrong --nexsis-base-url, refused token) cannot end the
+    session itself; it hands its reason over and the controller makes the exit code 3, as
+    `nexsis check` and a run without xdist do."""
     config = session.config
     if not config.getoption("nexsis_base_url"):
         return
@@ -196,15 +202,19 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
             from nexsis_contracts.reporting.json_report import render
 
             config.workeroutput["nexsis_run"] = render(result)
+            if getattr(run, "start_error", None):
+                config.workeroutput[_START_ERROR] = run.start_error
             return
         parts.append(result)
     if parts:
         _write_reports(config, parts)
+    if getattr(config, _START_ERROR, None):
+        session.exitstatus = 3
 
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_testnodedown(node: Any, error: Any) -> None:
-    """xdist controller: keep each worker's result for the merged reports."""
+    """xdist controller: keep each worker's result for the merged reports, and why its run could not start."""
     data = getattr(node, "workeroutput", {}).get("nexsis_run")
     if data:
         import json
@@ -214,6 +224,9 @@ def pytest_testnodedown(node: Any, error: Any) -> None:
         parts = getattr(node.config, _PARTS, [])
         parts.append(load(json.loads(data)))
         setattr(node.config, _PARTS, parts)
+    error = getattr(node, "workeroutput", {}).get(_START_ERROR)
+    if error:
+        setattr(node.config, _START_ERROR, error)
 
 
 def _write_reports(config: pytest.Config, parts: list[Any]) -> None:

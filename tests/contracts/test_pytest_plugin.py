@@ -130,6 +130,19 @@ def test_wrong_base_url_ends_the_session_with_exit_3_and_the_hint(faulty):
     assert "answered a 404" in output and "hint: --base-url is the Moodle site root" in output
 
 
+def test_wrong_base_url_under_xdist_exits_3_with_the_hint(faulty):
+    """Every worker fails its tests with the hint; the session's exit code is 3 as `nexsis check`'s."""
+    server, _ = faulty
+    proc = _pytest(
+        "-n", "2", "--nexsis-base-url", server.url + "/moodle", "--nexsis-only", "nexsis",
+        "--nexsis-operation", "ping,getUser,putUser", "--nexsis-no-stateful",
+    )  # fmt: skip
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 3, output
+    assert "3 failed" in proc.stdout, output  # each worker's tests fail with the reason...
+    assert "answered a 404" in output and "hint: --base-url is the Moodle site root" in output
+
+
 def test_unverified_operation_is_skipped_or_failed_by_require_success_from_the_config(tmp_path):
     """getCertificationAllocation has no success on the mock without a sandbox certification."""
     import subprocess as sp

@@ -75,6 +75,10 @@ class OperationResult:
             return "error"
         if self.cases == 0:
             return "skip"
+        if self.kind == "scenario" and self.skipped:
+            # A scenario that stopped early (after its first reads) never saw its invariants
+            # through: it verified nothing, whatever those reads answered, so it is no pass.
+            return "skip"
         if self.kind == "operation" and not self.success_seen:
             # Nothing failed, but no answer was a success: its success schema was never checked,
             # so no report may show it green.

@@ -68,3 +68,21 @@ def test_allocation_scenario_runs_when_every_sandbox_user_is_allocated(faulty, t
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert cells[2] == "pass", row
     assert int(cells[3]) >= 3 and cells[5] == "0", row  # ran (allocate, again, list...), nothing skipped
+
+
+def test_scenario_that_skips_after_a_request_is_skipped_not_passed(faulty, tmp_path):
+    """Every sandbox user holds an allocation the source may not delete: the scenario reads the
+    allocations (one request) and stops; it verified nothing, so its verdict is `skip`, never `pass`."""
+    server, state = faulty
+    ws_ops = "core_webservice_get_site_info,tool_muprog_get_program_allocations"  # nothing deallocates
+    state.allocations = [{**State._alloc(500 + user, 1, user), "deletepossible": False} for user in range(4, 9)]
+    code, report, output = _run(server.url, tmp_path, ws_ops)
+    assert code == 0, output + report  # a skip is no violation
+    row = next(line for line in report.splitlines() if "| scenario_muprog_allocation |" in line)
+    cells = [c.strip() for c in row.strip("|").split("|")]
+    assert cells[2] == "skip", row
+    assert int(cells[3]) >= 1 and cells[5] == "1", row  # it sent its first request, then skipped
+    assert "every sandbox user holds an allocation that cannot be deleted" in report
+    junit = (tmp_path / "r" / "junit.xml").read_text()
+    case = junit[junit.index('name="scenario_muprog_allocation"') :].split("</testcase>", 1)[0]
+    assert "<skipped" in case, case

@@ -75,7 +75,9 @@ def test_scenario_that_skips_after_a_request_is_skipped_not_passed(faulty, tmp_p
     allocations (one request) and stops; it verified nothing, so its verdict is `skip`, never `pass`."""
     server, state = faulty
     ws_ops = "core_webservice_get_site_info,tool_muprog_get_program_allocations"  # nothing deallocates
-    state.allocations = [{**State._alloc(500 + user, 1, user), "deletepossible": False} for user in range(4, 9)]
+    state.allocations = [
+        {**State._alloc(500 + user, 1, user), "deletepossible": False} for user in range(4, 9)
+    ]
     code, report, output = _run(server.url, tmp_path, ws_ops)
     assert code == 0, output + report  # a skip is no violation
     row = next(line for line in report.splitlines() if "| scenario_muprog_allocation |" in line)

@@ -26,6 +26,9 @@ from starlette.types import Scope
 
 from nexsis_openapi import codec
 
+from .coercion import INT_RE as _INT_RE
+from .coercion import coerce, object_properties
+
 __all__ = [
     "CANONICAL_INT_RE",
     "MAX_JSON_DEPTH",
@@ -35,15 +38,12 @@ __all__ = [
     "coerce",
     "decode_json",
     "json_too_deep",
+    "object_properties",
 ]
 
-#: NexSIS (PHP casts) takes any decimal integer; Moodle's PARAM_INT only the canonical form
-#: (validate_parameters compares the cleaned value with the raw one: `05`, `+5`, `5.0` fail).
-_INT_RE = re.compile(r"^[+-]?[0-9]+$")
+#: Moodle's PARAM_INT takes only the canonical form (validate_parameters compares the cleaned
+#: value with the raw one: `05`, `+5`, `5.0` fail); NexSIS any decimal (``coercion.INT_RE``).
 CANONICAL_INT_RE = re.compile(r"^(?:0|-?[1-9][0-9]*)$")
-#: The integers PHP and orjson keep exact; larger ones are refused rather than rounded.
-_INT64 = (-(2**63), 2**63 - 1)
-_NUM_RE = re.compile(r"^[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?$")
 
 class RequestValidator:
     """Connexion's Draft-4 request validator behind a compiled (Rust) validity check.
@@ -94,81 +94,6 @@ def _validator(schema: dict) -> RequestValidator:
     if hit is None or hit.schema is not schema:
         hit = _validators[id(schema)] = RequestValidator(schema)
     return hit
-
-
-# Per-schema facts, computed once: coercion asks them for every value of every request. Keyed by
-# id with the schema kept referenced (see _validator); spec schemas live as long as the app.
-_types_memo: dict[int, tuple[dict, frozenset[str]]] = {}
-_props_memo: dict[int, tuple[dict, dict[str, dict]]] = {}
-
-
-def _schema_types(schema: dict) -> frozenset[str]:
-    hit = _types_memo.get(id(schema))
-    if hit is None or hit[0] is not schema:
-        types: set[str] = set()
-        if "type" in schema:
-            types.add(schema["type"])
-        for key in ("oneOf", "anyOf", "allOf"):
-            for sub in schema.get(key, ()):
-                types |= _schema_types(sub)
-        hit = _types_memo[id(schema)] = (schema, frozenset(types))
-    return hit[1]
-
-
-def object_properties(schema: dict) -> dict[str, dict]:
-    """The properties an object schema names, through allOf/oneOf/anyOf (read-only: shared)."""
-    hit = _props_memo.get(id(schema))
-    if hit is None or hit[0] is not schema:
-        props = dict(schema.get("properties", {}))
-        for key in ("allOf", "oneOf", "anyOf"):
-            for sub in schema.get(key, ()):
-                for name, sub_schema in object_properties(sub).items():
-                    props.setdefault(name, sub_schema)
-        hit = _props_memo[id(schema)] = (schema, props)
-    return hit[1]
-
-
-def coerce(value: t.Any, schema: dict | None, int_re: re.Pattern[str] = _INT_RE) -> t.Any:
-    """Type wire strings by schema, as Moodle's PARAM_INT/PARAM_FLOAT/PARAM_BOOL cleaning does.
-
-    Only unambiguous conversions happen; anything else stays a string so the validator rejects
-    it with the schema's own message (``"1.5"`` for an integer, ``"true"`` for a PARAM_BOOL, a
-    scalar where a list is expected).
-    """
-    if not schema:
-        return value
-    types = _schema_types(schema)
-    if isinstance(value, str):
-        if "integer" in types and int_re.match(value):
-            number = int(value) if len(value) <= 20 else None
-            if number is not None and _INT64[0] <= number <= _INT64[1]:
-                return number
-            if int_re is _INT_RE:
-                # NexSIS reads integers with PHP's (int) cast, which saturates: a huge `limit` is
-                # PHP_INT_MAX there, not an error. Moodle's PARAM_INT check compares the cleaned
-                # value with the raw text, so for web services it stays a string (invalid).
-                return _INT64[0] if value.startswith("-") else _INT64[1]
-        if "number" in types and _NUM_RE.match(value):
-            return float(value)
-        if "boolean" in types and value in ("0", "1"):
-            return value == "1"
-        if value == "" and schema.get("nullable"):
-            return None
-        return value
-    if isinstance(value, list) and "array" in types:
-        items = schema.get("items") or {}
-        if not items:
-            for key in ("oneOf", "anyOf", "allOf"):
-                for sub in schema.get(key, ()):
-                    if sub.get("type") == "array" and sub.get("items"):
-                        items = sub["items"]
-        return [coerce(v, items, int_re) for v in value]
-    if isinstance(value, dict) and "object" in types:
-        props = object_properties(schema)
-        extra = schema.get("additionalProperties")
-        extra = extra if isinstance(extra, dict) else None
-        return {k: coerce(v, props.get(k, extra), int_re) for k, v in value.items()}
-    return value
 
 
 #: The one nesting limit of request bodies: PHP's ``max_input_nesting_level``, which the form

@@ -31,11 +31,12 @@ class Unauthorized(Exception):
         self.message = message
 
 
-def _header(scope: t.Mapping[str, t.Any], name: bytes) -> str | None:
-    for key, value in scope["headers"]:
-        if key == name:
-            return value.decode("latin-1")
-    return None
+Heads = t.Mapping[bytes, bytes]
+
+
+def _header(heads: Heads, name: bytes) -> str | None:
+    value = heads.get(name)
+    return None if value is None else value.decode("latin-1")
 
 
 @functools.lru_cache(maxsize=1024)
@@ -55,12 +56,16 @@ def _query(scope: t.Mapping[str, t.Any], name: str) -> str | None:
     return _query_value(raw, name) if len(raw) <= 256 else _query_value.__wrapped__(raw, name)
 
 
-def nexsis_credential(scope: t.Mapping[str, t.Any], endpoint: Endpoint, check: Check) -> str | None:
-    """The token that authenticated the request; raises ``Unauthorized`` when none does."""
+def nexsis_credential(scope: t.Mapping[str, t.Any], heads: Heads, endpoint: Endpoint, check: Check
+                      ) -> str | None:
+    """The token that authenticated the request; raises ``Unauthorized`` when none does.
+
+    ``heads`` maps each header name of the request to its first value.
+    """
     errors: list[str] = []
     for alternative in endpoint.security:
         if alternative[0] == "bearer":
-            authorization = _header(scope, b"authorization")
+            authorization = _header(heads, b"authorization")
             if not authorization:
                 continue
             try:
@@ -71,24 +76,24 @@ def nexsis_credential(scope: t.Mapping[str, t.Any], endpoint: Endpoint, check: C
             if scheme.lower() != "bearer":
                 continue
             if check(token):
-                return token.strip() or _handler_token(scope)
+                return token.strip() or _handler_token(scope, heads)
             errors.append("Provided token is not valid")
         else:
             where, name = alternative
-            value = _query(scope, name) if where == "query" else _header(scope, name.lower().encode())
+            value = _query(scope, name) if where == "query" else _header(heads, name.lower().encode())
             if value is None:
                 continue
             if check(value):
-                return _handler_token(scope)
+                return _handler_token(scope, heads)
             errors.append("Provided apikey is not valid")
     if not endpoint.security:
-        return _handler_token(scope)
+        return _handler_token(scope, heads)
     raise Unauthorized(errors[-1] if errors else "No authorization token provided")
 
 
-def _handler_token(scope: t.Mapping[str, t.Any]) -> str | None:
+def _handler_token(scope: t.Mapping[str, t.Any], heads: Heads) -> str | None:
     """The token the domain sees (it checks it again, as its own seam): bearer first, then query."""
-    authorization = _header(scope, b"authorization")
+    authorization = _header(heads, b"authorization")
     if authorization:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer" and token.strip():

@@ -10,6 +10,7 @@ Starlette's form parser: malformed input of any kind is a 400, never a 500.
 
 from __future__ import annotations
 
+import functools
 import typing as t
 
 from connexion.exceptions import BadRequestProblem, ExtraParameterProblem, UnsupportedMediaTypeProblem
@@ -26,9 +27,10 @@ __all__ = ["check_body", "media_type", "parse_body", "validate_form"]
 _NO_BODY = object()
 
 
-def media_type(headers: list[tuple[bytes, bytes]], endpoint: Endpoint) -> tuple[str, str]:
-    """(mime type, charset) as Connexion reads them: the operation's first type when none is sent."""
-    content_type = next((v.decode("latin-1") for k, v in headers if k == b"content-type"), None)
+def media_type(raw: bytes | None, endpoint: Endpoint) -> tuple[str, str]:
+    """(mime type, charset) of a (first) Content-Type as Connexion reads them: the operation's
+    first type when none is sent."""
+    content_type = None if raw is None else raw.decode("latin-1")
     mime, encoding = None, None
     if content_type is not None:
         if ";" in content_type:
@@ -49,9 +51,14 @@ def check_media_type(endpoint: Endpoint, mime: str) -> None:
     body = endpoint.body
     if body is None or not body.consumes:
         return
-    if mime.lower() not in {c.lower() for c in body.consumes}:
+    if mime.lower() not in _lowered(body.consumes):
         raise UnsupportedMediaTypeProblem(
             detail=f"Invalid Content-type ({mime}), expected {list(body.consumes)}")
+
+
+@functools.lru_cache(maxsize=64)
+def _lowered(types: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(c.lower() for c in types)
 
 
 async def parse_body(endpoint: Endpoint, mime: str, declared: bool,
@@ -62,11 +69,12 @@ async def parse_body(endpoint: Endpoint, mime: str, declared: bool,
     body, as Connexion does; only when there is no default is the (streamed) body read anyway.
     """
     body = endpoint.body
-    schema = body.schema(mime.lower()) if body else None
+    mime = mime.lower()
+    schema = body.schema(mime) if body else None
     if body is None or not schema:
         return _NO_BODY
-    is_json = mime.lower().endswith("json")
-    if not is_json and mime.lower() != "application/x-www-form-urlencoded":
+    is_json = mime.endswith("json")
+    if not is_json and mime != "application/x-www-form-urlencoded":
         return _NO_BODY  # no validator for that type (as Connexion: the body is not read)
     default = None if declared else schema.get("default")
     if not declared and default is None and body.required:

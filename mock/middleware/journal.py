@@ -85,7 +85,7 @@ class Recorder:
         self.keep = keep
         self.status = 0
         self.content_type = ""
-        self.body = bytearray()
+        self.body = b""  # the answer's first ``keep`` bytes (one body message: that very object)
         self.started = False
         self.detail: str | None = None
         self.allow: str | None = None
@@ -102,7 +102,8 @@ class Recorder:
                 elif name == b"allow":
                     self.allow = value.decode("latin-1")
         elif message["type"] == "http.response.body" and len(self.body) < self.keep:
-            self.body += message.get("body", b"")[: self.keep - len(self.body)]
+            chunk = bytes(message.get("body", b"")[: self.keep - len(self.body)])
+            self.body = self.body + chunk if self.body else chunk
         await self.send(message)
 
 
@@ -139,16 +140,16 @@ class RequestJournal:
         body, size = exchange.body, exchange.body_size
         if isinstance(body, LimitedReceive):
             size, body = body.size, bytes(body.prefix)
-        content_type = next((v.decode("latin-1") for k, v in scope["headers"] if k == b"content-type"),
-                            "") if body else ""
-        self.record(timestamp=time.time(), method=scope["method"], path=scope["path"],
-                    query=scope.get("query_string", b""), content_type=content_type, body=body,
-                    body_size=size, wsfunction=exchange.wsfunction, status=recorder.status,
-                    response=bytes(recorder.body), response_type=recorder.content_type,
-                    duration_ms=(time.perf_counter() - started) * 1000, fault=exchange.fault,
-                    headers=scope["headers"], operation=endpoint.operation_id if endpoint else None,
-                    matched=not _unmatched(exchange, recorder.status), detail=recorder.detail,
-                    allow=recorder.allow)
+        raw_type = exchange.heads.get(b"content-type") if body else None
+        content_type = "" if raw_type is None else raw_type.decode("latin-1")
+        status = recorder.status
+        # Positional, in Entry's field order (one entry per API request: keywords cost).
+        self._entries.append(Entry(
+            next(self._ids), time.time(), scope["method"], scope["path"], scope.get("query_string", b""),
+            content_type, body, size, exchange.wsfunction, status, recorder.body,
+            recorder.content_type, (time.perf_counter() - started) * 1000, exchange.fault,
+            scope["headers"], endpoint.operation_id if endpoint else None,
+            endpoint is not None or not _unmatched(exchange, status), recorder.detail, recorder.allow))
 
     def clear(self) -> int:
         count = len(self._entries)

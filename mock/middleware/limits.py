@@ -11,7 +11,7 @@ from urllib.parse import unquote_to_bytes
 from starlette.types import Message, Receive, Scope
 
 __all__ = ["DEFAULT_MAX_BODY", "BodyTooLarge", "LimitExceeded", "LimitedReceive", "check_encoding",
-           "declared_length", "read_body"]
+           "declared_length", "parse_length", "read_body"]
 
 #: Default request body limit (1 MiB): far above any real NexSIS or WS call.
 DEFAULT_MAX_BODY = 1024 * 1024
@@ -58,11 +58,18 @@ def check_encoding(scope: Scope) -> None:
 def declared_length(scope: Scope) -> int | None:
     for name, value in scope["headers"]:
         if name == b"content-length":
-            try:
-                return int(value)
-            except ValueError:
-                raise LimitExceeded("the Content-Length header is not a number") from None
+            return parse_length(value)
     return None
+
+
+def parse_length(value: bytes | None) -> int | None:
+    """A (first) ``Content-Length`` header's value as a number; None without one."""
+    if value is None:
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise LimitExceeded("the Content-Length header is not a number") from None
 
 
 def _too_large(limit: int) -> BodyTooLarge:

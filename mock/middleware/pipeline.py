@@ -22,7 +22,7 @@ import asyncio
 import logging
 import time
 import typing as t
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from connexion.exceptions import ProblemException
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +40,7 @@ from .conformance import nonconforming
 from .errors import ERROR_CODES, detail_header
 from .faults import FaultStore
 from .journal import RequestJournal
-from .limits import BodyTooLarge, LimitedReceive, LimitExceeded, check_encoding, declared_length, read_body
+from .limits import BodyTooLarge, LimitedReceive, LimitExceeded, check_encoding, parse_length, read_body
 from .moodle import WSCall, decode_call
 from .prefer import PreferError, forced_answer, preferences
 from .render import NEXSIS_JSON, dumps, encode, respond, ws_answer
@@ -59,12 +59,14 @@ class Exchange:
     scope: Scope
     receive: Receive
     send: t.Any  # the journal's recorder (it knows whether the answer started)
+    #: Each request header name's first value, looked up once instead of scanned for by each step.
+    heads: dict[bytes, bytes]
     body: bytes | LimitedReceive = b""
     body_size: int = 0
     wsfunction: str | None = None
     fault: str | None = None
     endpoint: Endpoint | None = None
-    extra: dict[str, t.Any] = field(default_factory=dict)
+    credential: str | None = None  # a web-service call's token, masked in X-Mock-Detail
 
 
 class Pipeline:
@@ -94,7 +96,8 @@ class Pipeline:
             await self.host(scope, receive, send)  # admin_guard.AdminGuard wraps the host
             return
         started = time.perf_counter()
-        exchange = Exchange(scope, receive, self.journal.recorder(send))
+        # reversed: the first of repeated headers wins, as each step read them before
+        exchange = Exchange(scope, receive, self.journal.recorder(send), dict(reversed(scope["headers"])))
         try:
             await (self._ws(exchange) if is_ws else self._nexsis(exchange))
         finally:
@@ -106,7 +109,7 @@ class Pipeline:
         # 1. limits: path and query must be UTF-8; a declared body must fit
         try:
             check_encoding(scope)
-            length = declared_length(scope)
+            length = parse_length(ex.heads.get(b"content-length"))
             if length is not None and length > self.max_body:
                 ex.body_size = length
                 raise BodyTooLarge(f"the request body exceeds the mock's limit of {self.max_body} bytes")
@@ -128,15 +131,15 @@ class Pipeline:
         ex.endpoint = endpoint
         try:
             # 5. authenticate, once
-            token = nexsis_credential(scope, endpoint, self.service.check_nexsis_token)
+            token = nexsis_credential(scope, ex.heads, endpoint, self.service.check_nexsis_token)
             # (a forced answer, ``Prefer: code=`` / ``example=``, skips validation and the domain)
-            prefs = preferences(scope)
+            prefs = preferences(scope) if b"prefer" in ex.heads else None
             if prefs is not None:
                 await self._nexsis_forced(ex, endpoint, prefs)
                 return
             # 6. validate, once: parameters, then content type and body
             typed_path = endpoint.check_parameters(scope, path_params)
-            params = await self._nexsis_params(ex, endpoint, limited, typed_path)
+            params = await self._nexsis_params(ex, endpoint, limited, typed_path, bool(length))
             # 7. Service.call
             result = await self._call("nexsis", endpoint.operation_id, params, token)
         except Unauthorized as exc:
@@ -158,13 +161,13 @@ class Pipeline:
         await respond(ex.send, result.status, content, result.headers, NEXSIS_JSON)
 
     async def _nexsis_params(self, ex: Exchange, endpoint: Endpoint, limited: LimitedReceive,
-                             typed_path: dict[str, t.Any]) -> dict[str, t.Any]:
+                             typed_path: dict[str, t.Any], declared: bool) -> dict[str, t.Any]:
         """Path + query + body in one dict, as ``Service.call`` takes them (CONVENTIONS.md)."""
         params: dict[str, t.Any] = {}
         if endpoint.body is not None:
-            mime, _ = bodies.media_type(ex.scope["headers"], endpoint)
+            mime, _ = bodies.media_type(ex.heads.get(b"content-type"), endpoint)
             bodies.check_media_type(endpoint, mime)
-            body = await bodies.parse_body(endpoint, mime, bool(declared_length(ex.scope)),
+            body = await bodies.parse_body(endpoint, mime, declared,
                                            lambda: read_body(limited, self.max_body))
             if bodies.check_body(body):
                 if isinstance(body, dict):
@@ -223,14 +226,15 @@ class Pipeline:
             await self._ws_error(ex, INVALID_PARAMETER, fmt, exc.message)
             return
         ex.body, ex.body_size = raw[: self.journal.keep], len(raw)
-        decoded = decode_call(query, raw, _content_type(scope), fmt)
+        content_type = ex.heads.get(b"content-type")
+        decoded = decode_call(query, raw, "" if content_type is None else content_type.decode("latin-1"), fmt)
         if isinstance(decoded, tuple):  # the form body is refused: (format, reason)
             await self._ws_error(ex, INVALID_PARAMETER, decoded[0], decoded[1])
             return
         call: WSCall = decoded
         ex.wsfunction = call.function
         if call.token:
-            ex.extra["credential"] = call.token
+            ex.credential = call.token
         # 3. find the endpoint (the function) and 4. faults
         endpoint = self.table.ws_function(call.function)
         ex.endpoint = endpoint
@@ -253,7 +257,7 @@ class Pipeline:
             await self._ws_error(ex, INVALID_TOKEN, call.format, problem)
             return
         # (a forced answer, ``Prefer: code=200`` / ``example=``, skips validation and the domain)
-        prefs = preferences(scope)
+        prefs = preferences(scope) if b"prefer" in ex.heads else None
         if prefs is not None:
             try:
                 forced = forced_answer(endpoint, prefs, lambda status: None)
@@ -291,7 +295,7 @@ class Pipeline:
     def _detail(self, ex: Exchange, detail: str) -> dict[str, str]:
         """``X-Mock-Detail`` masking the site's tokens and the request's credential (error paths only)."""
         secrets = list(self.service.secrets()) if hasattr(self.service, "secrets") else []
-        credential = ex.extra.get("credential")
+        credential = ex.credential
         if credential:
             secrets.append(credential)
         return detail_header(detail, secrets)
@@ -341,13 +345,6 @@ def _refusal(exc: Exception) -> tuple[int, str]:
     if isinstance(exc, LimitExceeded):
         return exc.status, exc.message
     return 400, str(exc)
-
-
-def _content_type(scope: Scope) -> str:
-    for name, value in scope["headers"]:
-        if name == b"content-type":
-            return value.decode("latin-1")
-    return ""
 
 
 def _drop(receive: Receive) -> bool:

@@ -43,6 +43,9 @@ def _encoded(headers: t.Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
     return raw
 
 
+_MEDIA_TYPES = {NEXSIS_JSON: NEXSIS_JSON.encode("latin-1")}
+
+
 async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, str] | None,
                   media_type: str | None = None) -> None:
     """The two ASGI messages ``starlette.responses.Response`` would send, without the object.
@@ -50,12 +53,15 @@ async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, 
     Same headers in the same order: the given ones, then Content-Length (not for 1xx, 204, 304)
     and Content-Type (``media_type``) unless given.
     """
-    raw = list(_encoded(headers)) if headers else []
-    names = {k for k, _ in raw}
+    if headers:
+        raw = list(_encoded(headers))
+        names: t.Collection[bytes] = {k for k, _ in raw}
+    else:
+        raw, names = [], ()
     if b"content-length" not in names and not (status < 200 or status in (204, 304)):
         raw.append((b"content-length", str(len(body)).encode("latin-1")))
     if media_type is not None and b"content-type" not in names:
-        raw.append((b"content-type", media_type.encode("latin-1")))
+        raw.append((b"content-type", _MEDIA_TYPES.get(media_type) or media_type.encode("latin-1")))
     await send({"type": "http.response.start", "status": status, "headers": raw})
     await send({"type": "http.response.body", "body": body})
 

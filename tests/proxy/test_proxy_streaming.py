@@ -100,3 +100,27 @@ def test_accepted_connections_do_not_wait_for_nagle():
         accepted, _addr = listener.accept()
         with accepted:
             assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) != 0
+
+
+def test_a_client_gone_mid_upload_is_no_exchange_and_the_proxy_goes_on(tmp_path):
+    """The upstream request is given up (no 502 counted, nothing judged); the next one is served."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    with ServerThread(APP) as server:
+        proxy = ProxyProcess(server.url, report_dir=tmp_path)
+        try:
+            parts = urlsplit(proxy.url)
+            with socket.create_connection((parts.hostname, parts.port)) as sock:
+                sock.sendall(b"PUT /up HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n" + b"a" * 70000)
+                time.sleep(0.3)  # the proxy is now streaming the body to the upstream
+            time.sleep(0.3)
+            after = httpx.get(proxy.url + "/s?n=1", timeout=30)
+        finally:
+            code = proxy.stop()
+    assert after.json() == {"n": "1"}
+    assert code == 0, proxy.output + proxy.stderr
+    report = proxy.report()
+    assert report["exchanges"] == 1 and report["violations"] == 0, report
+    assert "Traceback" not in proxy.stderr, proxy.stderr

@@ -106,6 +106,7 @@ async def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
     upstream = args.upstream.rstrip("/")
     har = HarWriter(args.record, upstream) if args.record else None
     collector = Collector(Judge(upstream), har)
+    _freeze_heap()
     collector.start()
     proxy = Proxy(upstream, collector.submit, timeout=args.timeout)
     # No Server or Date of the proxy's own: the upstream's come through unchanged (not twice).
@@ -139,6 +140,19 @@ async def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
         collector.line(f"recorded {har.count} exchanges to {args.record}")
     collector.line(f"nexsis proxy: {collector.summary()}")
     return 1 if collector.violations else 0
+
+
+def _freeze_heap() -> None:
+    """Move everything loaded so far (both specs, schemathesis, the checks) out of the collector's reach.
+
+    Python's full collection walks every live object; with the specs loaded that walk stalled the
+    event loop 80-180 ms a few times a second under load (the proxy's p99), for objects that live
+    as long as the process anyway. Frozen, a full collection walks only what the traffic made.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def _make_server(config: Any) -> Any:

@@ -122,8 +122,6 @@ def result_validator(case: Case) -> Any:
     cached = _VALIDATORS.get(id(raw))
     if cached is not None and cached[0] is raw:
         return cached[1]
-    import jsonschema
-
     schema = _success_schema(case)
     validator = None
     if schema is not None:

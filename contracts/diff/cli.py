@@ -5,6 +5,11 @@ requests are then replayed against B. Tokens: ``NEXSIS_TOKEN``, ``MOODLE_WS_TOKE
 ``MOODLE_WS_NOCAP_TOKEN`` for both sides, overridden per side by ``REFERENCE_<NAME>`` /
 ``CANDIDATE_<NAME>`` (e.g. ``CANDIDATE_NEXSIS_TOKEN``).
 
+Two real deployments (staging and the mock, two tenants) never share tokens or record ids, so each
+side may have its own contracts.yaml (``--reference-config`` / ``--candidate-config``, else
+``--config``): its sandbox names that site's records. The n-th id of a sandbox kind on one side
+stands for the n-th id of the same kind on the other, and the comparison starts from those pairs.
+
 Exit codes: 0 every call identical, 1 differences, 2 usage or configuration error, 3 a deployment
 unreachable or refusing its token.
 """
@@ -34,6 +39,12 @@ def register(subparsers: Any) -> None:
     parser.add_argument("--candidate", required=True, help="site root to compare with the reference")
     parser.add_argument(
         "--config", type=Path, help="contracts.yaml: sandbox ids, operations (as nexsis check)"
+    )
+    parser.add_argument(
+        "--reference-config", type=Path, help="contracts.yaml of the reference only (default --config)"
+    )
+    parser.add_argument(
+        "--candidate-config", type=Path, help="contracts.yaml of the candidate only (default --config)"
     )
     parser.add_argument("--report-dir", type=Path, help="write junit.xml, report.md/.html/.json here")
     parser.add_argument(
@@ -69,7 +80,7 @@ def main(args: argparse.Namespace) -> int:
             raise ConfigError(f"--reference {args.reference!r}: neither an http(s) URL nor a HAR file")
         candidate = build_settings(
             base_url=args.candidate,
-            config_path=args.config,
+            config_path=args.candidate_config or args.config,
             mode=args.mode,
             seed=seed,
             environ=side_environ("candidate"),
@@ -78,7 +89,7 @@ def main(args: argparse.Namespace) -> int:
         if har is None:
             reference = build_settings(
                 base_url=args.reference,
-                config_path=args.config,
+                config_path=args.reference_config or args.config,
                 mode=args.mode,
                 seed=seed,
                 environ=side_environ("reference"),

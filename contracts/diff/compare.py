@@ -10,6 +10,10 @@ from the answers themselves, never by skipping fields:
 - free texts (exception ``message``/``debuginfo``, the site identity in
   ``core_webservice_get_site_info``): learned the same way as ids, per field;
 - each site's own base URL inside texts (``siteurl``) reads as ``<site>``.
+
+The id mapping starts from the two sides' sandboxes: the n-th sandbox id of a kind on the
+reference stands for the n-th of that kind on the candidate (two sites never number their records
+alike), so a candidate answering the record of another sandbox entry differs from the first call.
 """
 
 from __future__ import annotations
@@ -80,6 +84,9 @@ ID_KINDS = (
     "grade",
 )
 
+
+#: Sandbox kinds whose ids travel under another key (``catid``) than the kind's name.
+SANDBOX_SPACES = {"category": "cat"}
 
 _KINDS = ("user", "course", "program", "certification", "group", "cohort", "enrolment")
 
@@ -182,6 +189,17 @@ class Comparer:
         self.forward: dict[tuple[str, Any], Any] = {}  # (space, reference value) -> candidate value
         self.backward: dict[tuple[str, Any], Any] = {}
         self.sites = tuple(self._site_names(s.base_url) for s in self.sides)
+        self._pair_sandboxes(reference.sandbox, candidate.sandbox)
+
+    def _pair_sandboxes(
+        self, reference: dict[str, dict[str, list[Any]]], candidate: dict[str, dict[str, list[Any]]]
+    ) -> None:
+        """Seed the bijection: a kind's ids pair up in the order the two configs list them."""
+        for api, kinds in reference.items():
+            for kind, ids in kinds.items():
+                for a, b in zip(ids, candidate.get(api, {}).get(kind, []), strict=False):
+                    if type(a) is type(b):  # a repeated id keeps its first pairing
+                        self._bijection(f"id:{SANDBOX_SPACES.get(kind, kind)}", a, b)
 
     @staticmethod
     def _site_names(base: str) -> list[str]:

@@ -45,6 +45,8 @@ class Side:
     window: tuple[float, float]  # wall-clock start and end: call-time timestamps fall inside
     not_exercised: dict[str, str] = field(default_factory=dict)  # operation -> what it needs
     refused: list[str] = field(default_factory=list)
+    #: The side's contracts.yaml sandbox (api -> kind -> ids): the records that stand for each other.
+    sandbox: dict[str, dict[str, list[Any]]] = field(default_factory=dict)
 
 
 class Scenario:
@@ -102,6 +104,7 @@ class Scenario:
             (started, ended),
             self.not_exercised,
             [str(r) for r in run.guard.refusals],
+            self.settings.sandbox,
         )
 
     def _calls(self) -> list[Call]:

@@ -23,6 +23,7 @@ from starlette.routing import Route
 from nexsis_openapi import codec, load_spec
 from tests.faulty_server import faults_accept as accept
 from tests.faulty_server import faults_effects as effects
+from tests.faulty_server import links
 
 NEXSIS_TOKEN = "faulty-nexsis-token-4d2c"
 WS_TOKEN = "faulty-ws-token-91ab"
@@ -71,6 +72,10 @@ class State:
         self.allocations: list[dict[str, Any]] = [self._alloc(1, 1, 4)]
         self.groups: dict[int, dict[str, Any]] = {}
         self.next_id = 100
+        # links.py: internal ids of NexSIS records, enrolments (user, course) -> time, completions
+        self.internal: dict[tuple[str, str], int] = {}
+        self.enrolments: dict[tuple[str, str], int] = {}
+        self.completions: dict[tuple[str, str], dict[str, Any]] = {}
 
     def new_group(self, g: dict[str, Any]) -> dict[str, Any]:
         """Create the group `core_group_create_groups` asks for (`g`, one item), with Moodle's
@@ -181,6 +186,9 @@ def create_app(state: State | None = None) -> Starlette:
             return JSONResponse({"message": "pong"})
         if path == "/logs" and method == "GET":
             return accept.logs(st.faults, request)
+        linked = links.nexsis(st, method, path)
+        if linked is not None:
+            return linked
         m = re.fullmatch(f"/(user|course)/({_SEGMENT})", path)
         if not m:
             return _err(404, "not_found", "No such endpoint.")
@@ -207,7 +215,9 @@ def create_app(state: State | None = None) -> Starlette:
         if method == "DELETE":
             if ident not in store or (effects.deletes(st.faults, kind) and store.pop(ident, None) is None):
                 return _err(404, "not_found", f"No {kind} {ident}.")
-            return JSONResponse({})
+            if ident not in store:
+                links.forget(st, kind, ident)
+            return Response(b"", media_type="application/json")  # the document shows no body
         if method == "PUT":
             ok, data = await _body(request)
             if data == "media":
@@ -283,7 +293,8 @@ def create_app(state: State | None = None) -> Starlette:
             return ws_error(
                 "core\\exception\\required_capability_exception",
                 "nopermissions",
-                "Sorry, but you do not currently have permissions to do that.",
+                # Moodle names the capability (its language string) in the message.
+                f"Sorry, but you do not currently have permissions to do that ({_capability(function)}).",
             )
         with st.lock:
             return effects.ws_call(st, function, params) or _ws_call(st, function, params)
@@ -320,35 +331,7 @@ def create_app(state: State | None = None) -> Starlette:
 
 def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
     if function == "core_webservice_get_site_info":
-        return JSONResponse(
-            {
-                "sitename": "Faulty",
-                "username": "admin",
-                "firstname": "A",
-                "lastname": "U",
-                "fullname": "A U",
-                "lang": "en",
-                "userid": 2,
-                "siteurl": "http://127.0.0.1",
-                "userpictureurl": "http://127.0.0.1/u.png",
-                "functions": [],
-                "release": "5.0",
-                "version": "2025041400",
-                "mobilecssurl": "",
-                "downloadfiles": 1,
-                "uploadfiles": 1,
-                "usercanmanageownfiles": True,
-                "userissiteadmin": True,
-                "theme": "boost",
-                "sitecalendartype": "gregorian",
-                "usercalendartype": "gregorian",
-                "userprivateaccesskey": "k",
-                "siteid": 1,
-                "limitconcurrentlogins": 0,
-                "policyagreed": 1,
-                "usersitecalendartype": "gregorian",
-            }
-        )
+        return JSONResponse(_site_info())
     programs = {1, 2}
     if function == "tool_muprog_get_program_allocations":
         if p["programid"] not in programs:
@@ -366,7 +349,7 @@ def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
             return _missing(st)
         done = []
         for user in p.get("userids") or []:
-            if user not in range(4, 9):
+            if user not in links.ws_users(st):
                 return _missing(st)
             exists = any(a["programid"] == p["programid"] and a["userid"] == user for a in st.allocations)
             if exists and "duplicate_allocation" not in st.faults:
@@ -390,7 +373,7 @@ def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
     if function == "core_group_create_groups":
         out = []
         for g in p["groups"]:
-            if g["courseid"] not in (2, 3):
+            if g["courseid"] not in links.ws_courses(st):
                 return JSONResponse(
                     {
                         "exception": "core\\exception\\moodle_exception",
@@ -399,6 +382,9 @@ def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
                     },
                     status_code=500 if "ws_error_500" in st.faults else 200,
                 )
+            if any(o["courseid"] == g["courseid"] and o["name"] == g["name"] for o in st.groups.values()):
+                # core_group_create_groups: "Group with the same name already exists in the course"
+                return _invalid(st)
             out.append(st.new_group(g))
         return JSONResponse(out)
     if function == "core_group_delete_groups":
@@ -406,6 +392,92 @@ def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
             st.groups.pop(gid, None)
         return Response("null", media_type="application/json")
     return _missing(st)
+
+
+#: The functions this server answers (its external service), as site info lists them.
+SERVED = (
+    "tool_muprog_get_program_allocations",
+    "tool_muprog_source_manual_allocate_users",
+    "tool_muprog_delete_program_allocations",
+    "core_group_create_groups",
+    "core_group_delete_groups",
+    "core_webservice_get_site_info",
+)
+_ADVANCED = (
+    "usecomments",
+    "usetags",
+    "enablenotes",
+    "messaging",
+    "enableblogs",
+    "enablecompletion",
+    "enablebadges",
+    "messagingallusers",
+    "enablecustomreports",
+    "enableglobalsearch",
+    "mnet_dispatcher_mode",
+    "enablecompetencies",
+)
+_ADVANCED_OFF = {"messagingallusers", "enableglobalsearch", "mnet_dispatcher_mode"}
+
+
+def _site_info() -> dict[str, Any]:
+    """Moodle 5.0's answer for the site administrator's token (the fields Moodle sends, in order)."""
+    from nexsis_openapi.moodle import function_info, site_versions
+
+    release, version = site_versions()
+    return {
+        "sitename": "Faulty",
+        "username": "admin",
+        "firstname": "A",
+        "lastname": "U",
+        "fullname": "A U",
+        "lang": "en",
+        "userid": 2,
+        "siteurl": "http://127.0.0.1",
+        "userpictureurl": "http://127.0.0.1/u.png",
+        "functions": [{"name": f, "version": function_info(f).version or version} for f in SERVED],
+        "downloadfiles": 0,
+        "uploadfiles": 0,
+        "release": release,
+        "version": version,
+        "mobilecssurl": "",
+        "advancedfeatures": [{"name": n, "value": 0 if n in _ADVANCED_OFF else 1} for n in _ADVANCED],
+        "usercanmanageownfiles": True,
+        "userquota": 0,
+        "usermaxuploadfilesize": -1,
+        "userhomepage": 1,
+        "userprivateaccesskey": "k",
+        "siteid": 1,
+        "sitecalendartype": "gregorian",
+        "usercalendartype": "gregorian",
+        "userissiteadmin": True,
+        "theme": "boost",
+        "limitconcurrentlogins": 0,
+        "policyagreed": 0,
+    }
+
+
+#: The name Moodle prints for the capability a tool_muprog function checks first.
+_CAPABILITIES = {
+    "tool_muprog_get_program_allocations": "View programs management",
+    "tool_muprog_source_manual_allocate_users": "Allocate users to programs",
+    "tool_muprog_delete_program_allocations": "De-allocate users from programs",
+}
+
+
+def _capability(function: str) -> str:
+    return _CAPABILITIES.get(function, "Advanced programs administration")
+
+
+def _invalid(st: State) -> Response:
+    body = {
+        "exception": "core\\exception\\invalid_parameter_exception",
+        "errorcode": "invalidparameter",
+        "message": "Invalid parameter value detected",
+    }
+    if "ws_no_errorcode" in st.faults:
+        del body["errorcode"]
+    return JSONResponse(body, status_code=500 if "ws_error_500" in st.faults else 200)
 
 
 def _missing(st: State) -> Response:

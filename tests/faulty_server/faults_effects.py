@@ -13,6 +13,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 
+from tests.faulty_server import links
+
 FAULTS_EFFECTS = {
     # class 2: a write that does not take effect
     "course_update_ignored": "PUT /course/{id} of an existing course answers the new values, keeps the old",
@@ -68,7 +70,7 @@ def ws_call(st: Any, function: str, p: dict[str, Any]) -> Response | None:
         users = p.get("userids") or []
         if not faults & {"allocation_batch_first_only", "allocation_returns_skipped"}:
             return None
-        if any(u not in range(4, 9) for u in users):
+        if any(u not in links.ws_users(st) for u in users):
             return None  # the normal path answers the missing record
         new = [u for u in users if not allocated(u)]
         for user in new[:1] if "allocation_batch_first_only" in faults else new:
@@ -90,7 +92,7 @@ def ws_call(st: Any, function: str, p: dict[str, Any]) -> Response | None:
         and "groups_batch_first_only" in faults
         and len(p["groups"]) > 1
     ):
-        return None if p["groups"][0]["courseid"] not in (2, 3) else _first_group_only(st, p)
+        return None if p["groups"][0]["courseid"] not in links.ws_courses(st) else _first_group_only(st, p)
     return None
 
 

@@ -371,10 +371,11 @@ def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
         ]
         return JSONResponse(gone)
     if function == "core_group_create_groups":
-        out = []
+        out: list[dict[str, Any]] = []
         for g in p["groups"]:
+            refusal = None
             if g["courseid"] not in links.ws_courses(st):
-                return JSONResponse(
+                refusal = JSONResponse(
                     {
                         "exception": "core\\exception\\moodle_exception",
                         "errorcode": "errorcoursecontextnotvalid",
@@ -382,9 +383,14 @@ def _ws_call(st: State, function: str, p: dict[str, Any]) -> Response:
                     },
                     status_code=500 if "ws_error_500" in st.faults else 200,
                 )
-            if any(o["courseid"] == g["courseid"] and o["name"] == g["name"] for o in st.groups.values()):
+            elif any(o["courseid"] == g["courseid"] and o["name"] == g["name"] for o in st.groups.values()):
                 # core_group_create_groups: "Group with the same name already exists in the course"
-                return _invalid(st)
+                refusal = _invalid(st)
+            if refusal is not None:
+                # One transaction, as Moodle's: a refused group leaves none of the batch behind.
+                for group in out:
+                    st.groups.pop(group["id"], None)
+                return refusal
             out.append(st.new_group(g))
         return JSONResponse(out)
     if function == "core_group_delete_groups":

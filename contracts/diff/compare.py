@@ -4,7 +4,9 @@ What legitimately differs between two correct sites is normalised by learning ho
 from the answers themselves, never by skipping fields:
 - ids a site assigns (integers under ``id``/``*id``/``*ids`` keys): the first pairing of a reference
   id with a candidate id is learned, and every later occurrence must keep it (a bijection), so a
-  site that answers the wrong record is still caught;
+  site that answers the wrong record is still caught; an id the client chose itself (a path
+  segment both requests carry, e.g. the SIS's external user id) is not the site's to assign, so an
+  answer must name it back unchanged;
 - timestamps taken at call time (``time*``/``*date`` keys): equal when each falls inside its own
   side's run window; any other timestamp (a fixture's, a date the client sent) must be equal;
 - free texts (exception ``message``/``debuginfo``, the site identity in
@@ -24,7 +26,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import orjson
 
@@ -189,6 +191,7 @@ class Comparer:
         self.forward: dict[tuple[str, Any], Any] = {}  # (space, reference value) -> candidate value
         self.backward: dict[tuple[str, Any], Any] = {}
         self.sites = tuple(self._site_names(s.base_url) for s in self.sides)
+        self._named: set[str] = set()  # ids both requests of the call being compared named
         self._pair_sandboxes(reference.sandbox, candidate.sandbox)
 
     def _pair_sandboxes(
@@ -229,6 +232,7 @@ class Comparer:
     # -- one call -------------------------------------------------------------------------------------
     def compare(self, ref: Call, cand: Call) -> list[Difference]:
         out: list[Difference] = []
+        self._named = _path_segments(ref.url) & _path_segments(cand.url)
         if ref.status != cand.status:
             out.append(Difference("status", "", f"{ref.status} vs {cand.status}"))
         if ref.media_type != cand.media_type:
@@ -287,6 +291,9 @@ class Comparer:
     def _scalar(self, a: Any, b: Any, key: str, operation: str) -> str | None:
         space = id_space(key, operation)
         if space is not None and _is_id_value(a) and _is_id_value(b) and type(a) is type(b):
+            if a != b and a in self._named and self.forward.get((f"id:{space}", a)) != b:
+                # The client's own id (both requests named it): an answer must name it back.
+                return f"{space} id {_short(a)} vs {_short(b)} (the request named {_short(a)})"
             # Equal ids are learned too: a later pairing that breaks the bijection is a difference.
             problem = self._bijection(f"id:{space}", a, b)
             return f"{space} id {problem}" if problem else None
@@ -311,6 +318,11 @@ class Comparer:
     def _in_window(self, epoch: float, side: int) -> bool:
         start, end = self.sides[side].window
         return start - SLACK <= epoch <= end + SLACK
+
+
+def _path_segments(url: str) -> set[str]:
+    """The decoded path segments of a request: the external ids a client named in it."""
+    return {unquote(part) for part in urlsplit(url).path.split("/") if part}
 
 
 def pair_calls(reference: Side, candidate: Side) -> list[Pair]:

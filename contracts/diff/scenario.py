@@ -10,6 +10,9 @@ After the anchors, probes that tell behaviours apart where a success answer alon
 - ``read back``: a NexSIS PUT sent again with new (non-ASCII) text values, then the GET of the same
   record;
 - ``repeat``: a web-service write that creates sent a second time (idempotency);
+- ``batch``: a web-service write that takes a list (users to allocate, groups to create) sent with
+  three items, as SIS integrations do (a site that handles only the first differs here);
+- ``read after delete``: the GET of the record a NexSIS DELETE removed (still there: it differs);
 - ``missing record``: a read naming a record no site has (the error answer, its envelope);
 - ``no credentials``: one read per API without a token;
 - ``no capability``: each web-service write with the no-capability token, when one is configured.
@@ -137,6 +140,9 @@ class Scenario:
             elif info.api == "moodle-ws" and info.is_write and "delete" not in info.operation_id:
                 self._step(f"repeat {info.operation_id}")
                 self._send(operation, info, kwargs, self.run.auth_kwargs(info.api))
+                self._batch(operation, info, kwargs)
+            elif info.api == "nexsis" and info.method == "DELETE":
+                self._read_after_delete(info, kwargs)
             if not info.is_write:
                 self._missing(operation, info, kwargs)
         self._unauthenticated()
@@ -156,19 +162,55 @@ class Scenario:
             body[key] = self.random.choice(TEXTS)
         self._step(f"read back {info.operation_id}")
         self._send(operation, info, {**kwargs, "body": body}, self.run.auth_kwargs(info.api))
-        getter = next(
-            (
-                o
-                for o in self.run.catalog.operations
-                if o.api == "nexsis" and o.method == "GET" and o.path == info.path
-            ),
-            None,
-        )
-        if getter is not None:
-            get_op = self.run.schemas["nexsis"].find_operation_by_id(getter.operation_id)
+        found = self._getter(info.path)
+        if found is not None:
+            get_op, getter = found
             self._send(
                 get_op, getter, {"path_parameters": kwargs["path_parameters"]}, self.run.auth_kwargs("nexsis")
             )
+
+    def _getter(self, path: str) -> tuple[Any, OperationInfo] | None:
+        ops = self.run.catalog.operations
+        getter = next((o for o in ops if o.api == "nexsis" and o.method == "GET" and o.path == path), None)
+        if getter is None:
+            return None
+        return self.run.schemas["nexsis"].find_operation_by_id(getter.operation_id), getter
+
+    def _read_after_delete(self, info: OperationInfo, kwargs: dict[str, Any]) -> None:
+        found = self._getter(info.path)
+        if found is not None:
+            self._step(f"read after delete {info.operation_id}")
+            get_op, getter = found
+            path_parameters = {"path_parameters": kwargs["path_parameters"]}
+            self._send(get_op, getter, path_parameters, self.run.auth_kwargs("nexsis"))
+
+    def _batch(self, operation: Any, info: OperationInfo, kwargs: dict[str, Any]) -> None:
+        """The anchor's write with three items in its list: three new users, or three new groups.
+
+        The allocation is read back (tool_muprog_get_program_allocations of those users): its
+        answer names the users asked whether or not the site allocated them all.
+        """
+        assert self.run.graph is not None
+        body = dict(kwargs.get("body") or {})
+        if info.operation_id == "tool_muprog_source_manual_allocate_users":
+            self._step(f"batch {info.operation_id}")
+            users = [self.run.graph.fresh_ws_user() for _ in range(3)]
+            if None in users or len(set(users)) < 3:
+                return  # a site without fresh users (no NexSIS): the sandbox's may be allocated
+            body["userids"] = users
+        elif info.operation_id == "core_group_create_groups" and body.get("groups"):
+            self._step(f"batch {info.operation_id}")
+            first = body["groups"][0]
+            body["groups"] = [{**first, "name": f"{first['name']} batch {i}"} for i in (1, 2, 3)]
+        else:
+            return
+        auth = self.run.auth_kwargs(info.api)
+        self._send(operation, info, {**kwargs, "body": body}, auth)
+        reader = self.run.catalog.find("moodle-ws", "tool_muprog_get_program_allocations")
+        if "userids" in body and reader is not None:
+            read = self.run.schemas["moodle-ws"].find_operation_by_id(reader.operation_id)
+            query = {"programid": body["programid"], "userids": body["userids"]}
+            self._send(read, reader, {**kwargs, "body": query}, auth)
 
     def _missing(self, operation: Any, info: OperationInfo, kwargs: dict[str, Any]) -> None:
         prefix = self.settings.id_prefix

@@ -72,7 +72,7 @@ EXPECTED = {
         "no capability tool_muprog_source_manual_allocate_users",
         "shape at (root): object",
     ),
-    # faults_effects.py: those a client's scenario shows without reading effects back in batches
+    # faults_effects.py and faults_accept.py: what the probes (read after delete, batches) show
     "course_update_ignored": ("getCourse", "read back putCourse", "value at fullname"),
     "course_create_lost": ("getCourse", "", "status: 200 vs 404"),
     "course_startdate_unix": ("getCourse", "", "shape at startdate: string '2026-01-05T08:00:00+00:00'"),
@@ -83,27 +83,37 @@ EXPECTED = {
     ),
     "deallocation_reports_unremoved": ("tool_muprog_delete_program_allocations", "", "0 items vs 1"),
     "deallocation_ignored": ("tool_muprog_delete_program_allocations", "cleanup", "0 items vs 1"),
+    "course_delete_ignored": ("getCourse", "read after delete deleteCourse", "status: 404 vs 200"),
+    "user_delete_ignored": ("getUser", "read after delete deleteUser", "status: 404 vs 200"),
+    "user_answer_internal_id": ("putUser", "", "value at userid: user id 'NXCK000003U0' vs '1"),
+    "allocation_batch_first_only": (
+        "tool_muprog_get_program_allocations",
+        "batch tool_muprog_source_manual_allocate_users",
+        "shape at (root): 3 items vs 1",
+    ),
+    "groups_batch_first_only": (
+        "core_group_create_groups",
+        "batch core_group_create_groups",
+        "shape at (root): 3 items vs 1",
+    ),
+    "allocation_userids_ignored": (
+        "tool_muprog_get_program_allocations",
+        "batch tool_muprog_source_manual_allocate_users",
+        "shape at (root): 3 items vs 4",
+    ),
 }
 #: Planted faults the client scenario cannot show, and why (the suite finds them:
 #: tests/contracts/test_faulty_server.py).
 NOT_SHOWN = {
-    # other request forms than a client's own (class 1 acceptance, class 5 filters)
+    # other request forms than a client's own (class 1 acceptance, class 5 log filters)
     "form_body_415": "a form body; the scenario sends JSON",
     "query_token_400": "a ?token= query; the scenario sends Bearer",
     "iso_millis_400": "an ISO date with milliseconds; the scenario sends seconds",
     "ws_body_token_ignored": "wstoken in the body; the scenario sends it in the query",
     "ws_setting_refused": "moodlewssetting* fields; the scenario sends none",
-    "allocation_userids_ignored": "a userids filter; the anchor lists the whole program",
     "logs_level_ignored": "getLogs, left out (module docstring)",
     "logs_limit_ignored": "getLogs, left out (module docstring)",
     "logs_offset_ignored": "getLogs, left out (module docstring)",
-    # batches of one: the anchors send one user, one group
-    "allocation_batch_first_only": "a batch of several users",
-    "groups_batch_first_only": "a batch of several groups",
-    # effects the scenario does not read back
-    "course_delete_ignored": "a read after the delete",
-    "user_delete_ignored": "a read after the delete",
-    "user_answer_internal_id": "the learned id mapping pairs the two answers' userid consistently",
 }
 
 

@@ -9,7 +9,8 @@ from nexsis_contracts.diff.scenario import Side
 
 
 def _call(body: str) -> Call:
-    return Call("tool_muprog_get_program_allocations", "anchor", "POST", "u", "", 200, "application/json", body)
+    operation = "tool_muprog_get_program_allocations"
+    return Call(operation, "anchor", "POST", "u", "", 200, "application/json", body)
 
 
 def _comparer() -> Comparer:

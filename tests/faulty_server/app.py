@@ -69,7 +69,7 @@ class State:
                 "categorypath": "/Seed",
             }
         }
-        self.allocations: list[dict[str, Any]] = [self._alloc(1, 1, 4)]
+        self.allocations: list[dict[str, Any]] = [self._alloc(1, 1, 4, when=1700000000)]
         self.groups: dict[int, dict[str, Any]] = {}
         self.next_id = 100
         # links.py: internal ids of NexSIS records, enrolments (user, course) -> time, completions
@@ -96,7 +96,9 @@ class State:
         return group
 
     @staticmethod
-    def _alloc(aid: int, program: int, user: int) -> dict[str, Any]:
+    def _alloc(aid: int, program: int, user: int, when: int | None = None) -> dict[str, Any]:
+        """An allocation row; a new one is made now (Moodle stamps the time of the allocation)."""
+        when = int(time.time()) if when is None else when
         return {
             "id": aid,
             "programid": program,
@@ -104,12 +106,12 @@ class State:
             "sourceid": 1,
             "sourcetype": "manual",
             "archived": False,
-            "timeallocated": 1700000000,
-            "timestart": 1700000000,
+            "timeallocated": when,
+            "timestart": when,
             "timedue": None,
             "timeend": None,
             "timecompleted": None,
-            "timecreated": 1700000000,
+            "timecreated": when,
             "deletepossible": True,
             "archivepossible": True,
             "restorepossible": False,

@@ -1,7 +1,8 @@
 """`nexsis proxy --upstream URL`: forward both APIs to a site and judge every exchange.
 
 Exit codes: 0 no violation seen, 1 at least one violation (or an upstream failure answered 502/504),
-2 usage error (bad --upstream, the address cannot be bound).
+2 usage error (bad --upstream, the address cannot be bound), 3 exchanges could not all be judged
+(the judging process did not start or ended early).
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import signal
 import socket
 import sys
@@ -19,7 +21,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 EPILOG = """\
-Exit codes: 0 no violation, 1 violations (or upstream failures), 2 usage error.
+Exit codes: 0 no violation, 1 violations (or upstream failures), 2 usage error,
+3 exchanges not all judged (the judging process failed).
 Stops on Ctrl-C, SIGTERM or after --duration seconds, then writes the reports.
 """
 
@@ -98,17 +101,20 @@ def listen_socket(host: str, port: int) -> socket.socket:
 async def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
     import uvicorn
 
-    from nexsis_contracts.proxy.collector import Collector
     from nexsis_contracts.proxy.forward import Proxy
-    from nexsis_contracts.proxy.har import HarWriter
-    from nexsis_contracts.proxy.judge import Judge
+    from nexsis_contracts.proxy.judging import NOT_JUDGED, JudgingProcess, JudgingStopped
 
     upstream = args.upstream.rstrip("/")
-    har = HarWriter(args.record, upstream) if args.record else None
-    collector = Collector(Judge(upstream), har)
-    _freeze_heap()
-    collector.start()
-    proxy = Proxy(upstream, collector.submit, timeout=args.timeout)
+    judging = JudgingProcess(upstream, record=args.record, report_dir=args.report_dir)
+    try:
+        await judging.start()
+    except JudgingStopped as exc:
+        print(f"nexsis proxy: {exc}", file=sys.stderr)
+        sock.close()
+        return NOT_JUDGED
+    gc.collect()
+    gc.freeze()  # what is loaded stays loaded: full collections walk only what the traffic makes
+    proxy = Proxy(upstream, judging.submit, timeout=args.timeout)
     # No Server or Date of the proxy's own: the upstream's come through unchanged (not twice).
     config = uvicorn.Config(
         proxy,
@@ -118,11 +124,12 @@ async def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
         timeout_graceful_shutdown=5,
         server_header=False,
         date_header=False,
+        proxy_headers=False,  # X-Forwarded-* go to the upstream untouched, not read here
         backlog=2048,
     )
     server = _make_server(config)
     host, port = sock.getsockname()[:2]
-    collector.line(f"nexsis proxy: listening on http://{host}:{port} -> {upstream}")
+    print(f"nexsis proxy: listening on http://{host}:{port} -> {upstream}", flush=True)
     stopper = None
     if args.duration:
         stopper = asyncio.get_running_loop().call_later(args.duration, setattr, server, "should_exit", True)
@@ -132,27 +139,12 @@ async def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
         if stopper is not None:
             stopper.cancel()
         await proxy.aclose()
-        await collector.finish()
-    if args.report_dir:
-        for path in collector.write_reports(args.report_dir, upstream):
-            collector.line(f"report: {path}")
-    if har is not None:
-        collector.line(f"recorded {har.count} exchanges to {args.record}")
-    collector.line(f"nexsis proxy: {collector.summary()}")
-    return 1 if collector.violations else 0
-
-
-def _freeze_heap() -> None:
-    """Move everything loaded so far (both specs, schemathesis, the checks) out of the collector's reach.
-
-    Python's full collection walks every live object; with the specs loaded that walk stalled the
-    event loop 80-180 ms a few times a second under load (the proxy's p99), for objects that live
-    as long as the process anyway. Frozen, a full collection walks only what the traffic made.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
+        try:
+            code = await judging.finish()  # the child judges what is left, writes the reports
+        except JudgingStopped as exc:
+            print(f"nexsis proxy: {exc}", file=sys.stderr)
+            code = NOT_JUDGED
+    return code if code in (0, 1) else NOT_JUDGED
 
 
 def _make_server(config: Any) -> Any:

@@ -1,18 +1,13 @@
 """What the proxy makes of the traffic: live lines, the collected violations, the HAR, the reports.
 
-Exchanges are judged one at a time by a task on the event loop, after their answer went out (a
-judgement costs about 0.6 ms for a getUser answer). Not on a thread: a thread busy with checks
-holds the GIL, and the event loop would wait up to the 5 ms switch interval for each step of
-forwarding. The queue in between is bounded (each entry holds at most the captured bodies),
-which slows a client down rather than letting memory grow. The reports are the suite's own
-(`nexsis_contracts.reporting`: JUnit, Markdown, HTML, one testcase per operation seen), plus
-``report.json`` with each violation and its exchange; everything is redacted with the token values
-the traffic carried, learned as it passes.
+It runs in the judging process (`proxy/judging.py`), one exchange at a time, in arrival order.
+The reports are the suite's own (`nexsis_contracts.reporting`: JUnit, Markdown, HTML, one testcase
+per operation seen), plus ``report.json`` with each violation and its exchange; everything is
+redacted with the token values the traffic carried, learned as it passes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import sys
 import time
 from collections import Counter
@@ -35,13 +30,10 @@ MAX_SECRETS = 256
 
 
 class Collector:
-    def __init__(
-        self, judge: Judge, har: HarWriter | None = None, out: TextIO | None = None, queue_size: int = 256
-    ) -> None:
+    def __init__(self, judge: Judge, har: HarWriter | None = None, out: TextIO | None = None) -> None:
         self.judge = judge
         self.har = har
         self.out = out or sys.stdout
-        self.queue: asyncio.Queue[Exchange | None] = asyncio.Queue(queue_size)
         self.secrets: dict[str, None] = {}  # insertion-ordered set
         self.results: dict[tuple[str, str], OperationResult] = {}
         self.not_judged: Counter[str] = Counter()
@@ -50,32 +42,13 @@ class Collector:
         self.exchanges = 0
         self.violations = 0
         self.started = time.monotonic()
-        self._worker: asyncio.Task[None] | None = None
 
-    # -- the event loop's side ---------------------------------------------------------------------
-    def start(self) -> None:
-        self._worker = asyncio.get_running_loop().create_task(self._run())
-
-    async def submit(self, ex: Exchange) -> None:
-        await self.queue.put(ex)
-
-    async def finish(self) -> None:
-        """Judge what is still queued, then stop the worker."""
-        await self.queue.put(None)
-        if self._worker is not None:
-            await self._worker
+    def close(self) -> None:
+        """Finish the HAR (after the last exchange)."""
         if self.har is not None:
             self.har.close()
 
-    async def _run(self) -> None:
-        while True:
-            ex = await self.queue.get()
-            if ex is None:
-                return
-            self._handle(ex)
-            await asyncio.sleep(0)  # forwarding goes first between two exchanges
-
-    # -- judging (on the event loop, between forwarding steps) --------------------------------------
+    # -- judging ----------------------------------------------------------------------------------------
     def _learn(self, ex: Exchange) -> tuple[str, ...]:
         for token in ex.tokens():
             self.secrets[token] = None
@@ -83,7 +56,8 @@ class Collector:
             del self.secrets[next(iter(self.secrets))]
         return tuple(self.secrets)
 
-    def _handle(self, ex: Exchange) -> None:
+    def handle(self, ex: Exchange) -> None:
+        """Judge one exchange, record it in the HAR and the results, print its violations."""
         secrets = self._learn(ex)
         try:
             verdict = self.judge.judge(ex)

@@ -10,6 +10,7 @@ short after it started is cut short to the client too (the connection is closed,
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -95,6 +96,7 @@ class Proxy:
         timeout: float = 30.0,
         capture: int = DEFAULT_CAPTURE,
         max_connections: int = 1000,
+        max_pending: int = 1024,
     ) -> None:
         self.upstream = yarl.URL(upstream.rstrip("/"))
         self.base = str(self.upstream)
@@ -103,6 +105,9 @@ class Proxy:
         self.timeout = timeout
         self.max_connections = max_connections
         self._client: aiohttp.ClientSession | None = None
+        # Requests in flight or waiting for the judging queue: a new one waits for a free place,
+        # so exchanges waiting to be judged never outgrow ``max_pending`` (bounded memory).
+        self.pending = asyncio.Semaphore(max_pending)
 
     @property
     def client(self) -> aiohttp.ClientSession:
@@ -136,7 +141,8 @@ class Proxy:
                     return
         if scope["type"] != "http":
             return
-        await self._http(scope, receive, send)
+        async with self.pending:
+            await self._http(scope, receive, send)
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw_path = scope.get("raw_path") or scope["path"].encode()

@@ -66,6 +66,7 @@ def _measure(bench: Bench, direct: str, proxied: str, key: str, label: str) -> d
     for _ in range(s.rounds):
         direct_rounds.append(timed_round(s, round_spec(direct, profile, s.connections, s.duration)))
         proxied_rounds.append(timed_round(s, round_spec(proxied, profile, s.connections, s.duration)))
+    rounds = direct_rounds + proxied_rounds
     d = summarise("nexsis-mock", scenario, s.connections, direct_rounds)
     p = summarise(label, scenario, s.connections, proxied_rounds)
     row = {
@@ -79,6 +80,8 @@ def _measure(bench: Bench, direct: str, proxied: str, key: str, label: str) -> d
         "added_p50_ms": round(p["p50_ms"] - d["p50_ms"], 3),
         "added_p99_ms": round(p["p99_ms"] - d["p99_ms"], 3),
         "throughput_kept": round(p["rps"] / d["rps"], 3) if d["rps"] else None,
+        # The machine's 1-minute load average before each round: a shared machine says so.
+        "loadavg_1m": [min(r["loadavg_1m"] for r in rounds), max(r["loadavg_1m"] for r in rounds)],
     }
     log(
         f"  proxy {key} ({label}): {p['rps']:.0f} vs {d['rps']:.0f} req/s direct "
@@ -111,8 +114,8 @@ def markdown(data: dict) -> list[str]:
         "## Proxy overhead (`nexsis proxy` in front of the mock)",
         "",
         "| scenario | proxy | direct req/s | proxied req/s | kept | p50 direct / proxied ms | "
-        "added p50 ms | p99 direct / proxied ms | added p99 ms | errors |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "added p50 ms | p99 direct / proxied ms | added p99 ms | errors | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in data.get("rows", []):
         d, p = r["direct"], r["proxied"]
@@ -120,7 +123,7 @@ def markdown(data: dict) -> list[str]:
             f"| {r['scenario']} | {r['proxy']} | {d['rps']:.0f} | {p['rps']:.0f} | "
             f"{r['throughput_kept']} | {d['p50_ms']:.2f} / {p['p50_ms']:.2f} | {r['added_p50_ms']:+.2f} | "
             f"{d['p99_ms']:.2f} / {p['p99_ms']:.2f} | {r['added_p99_ms']:+.2f} | "
-            f"{d['errors']} / {p['errors']} |"
+            f"{d['errors']} / {p['errors']} | {'-'.join(map(str, r.get('loadavg_1m') or ['?']))} |"
         )
     for run in data.get("runs", []):
         lines.append(

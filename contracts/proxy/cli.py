@@ -102,16 +102,17 @@ async def _serve(args: argparse.Namespace, sock: socket.socket) -> int:
     import uvicorn
 
     from nexsis_contracts.proxy.forward import Proxy
-    from nexsis_contracts.proxy.judging import NOT_JUDGED, JudgingProcess, JudgingStopped
+    from nexsis_contracts.proxy.judging import NOT_JUDGED, USAGE, JudgingProcess, JudgingStopped
 
     upstream = args.upstream.rstrip("/")
     judging = JudgingProcess(upstream, record=args.record, report_dir=args.report_dir)
     try:
         await judging.start()
     except JudgingStopped as exc:
-        print(f"nexsis proxy: {exc}", file=sys.stderr)
+        if exc.code != USAGE:  # a usage error has said what it was
+            print(f"nexsis proxy: {exc}", file=sys.stderr)
         sock.close()
-        return NOT_JUDGED
+        return USAGE if exc.code == USAGE else NOT_JUDGED
     gc.collect()
     gc.freeze()  # what is loaded stays loaded: full collections walk only what the traffic makes
     proxy = Proxy(upstream, judging.submit, timeout=args.timeout)

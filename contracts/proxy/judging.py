@@ -36,10 +36,16 @@ FRAME = struct.Struct("!Q")
 BATCH = 64
 #: Exit code of `nexsis proxy` when exchanges could not all be judged (the child failed).
 NOT_JUDGED = 3
+#: The child's exit code for a setting it cannot use (`--record` not writable): the proxy's usage error.
+USAGE = 2
 
 
 class JudgingStopped(Exception):
     """The judging process could not start, or ended before the traffic did."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # the child's exit code
 
 
 class JudgingProcess:
@@ -83,7 +89,7 @@ class JudgingProcess:
             os.close(ready_read)
         if not ready:
             code = await self.proc.wait()
-            raise JudgingStopped(f"the judging process could not start (exit code {code})")
+            raise JudgingStopped(f"the judging process could not start (exit code {code})", code)
         self._feeder = asyncio.get_running_loop().create_task(self._feed())
 
     async def submit(self, ex: Exchange) -> None:
@@ -103,7 +109,7 @@ class JudgingProcess:
         code = await self.proc.wait()
         if self.lost:
             raise JudgingStopped(
-                f"the judging process ended (exit code {code}); {self.lost} exchanges were not judged"
+                f"the judging process ended (exit code {code}); {self.lost} exchanges were not judged", code
             )
         return code
 
@@ -164,7 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     from nexsis_contracts.proxy.har import HarWriter
     from nexsis_contracts.proxy.judge import Judge
 
-    har = HarWriter(args.record, args.upstream) if args.record else None
+    try:
+        har = HarWriter(args.record, args.upstream) if args.record else None
+    except OSError as exc:
+        print(f"nexsis proxy: cannot write --record {args.record}: {exc.strerror}", file=sys.stderr)
+        return USAGE
     collector = Collector(Judge(args.upstream), har)
     # Both specs and schemathesis, loaded for good, out of the reach of full collections.
     gc.collect()

@@ -68,6 +68,32 @@ def side_environ(side: str) -> dict[str, str]:
     return env
 
 
+def same_calls(reference: Any, candidate: Any) -> None:
+    """Both sides must be sent the same calls, or every call one side lacks would read as a difference.
+
+    Two per-side configs that select other operations or APIs are a usage error; a no-capability
+    token given for one side only drops those probes on both (said on stderr).
+    """
+    from nexsis_contracts.config import ConfigError
+
+    for what in ("specs", "operations", "mode"):
+        a, b = getattr(reference, what), getattr(candidate, what)
+        if a != b:
+            shown = [list(v) if isinstance(v, tuple) else v for v in (a, b)]
+            raise ConfigError(
+                f"the reference and the candidate configs select other {what} ({shown[0]} vs {shown[1]}): "
+                "both sides must be sent the same calls"
+            )
+    key = "moodle-ws-nocap"
+    if bool(reference.tokens.get(key)) != bool(candidate.tokens.get(key)):
+        side = "candidate" if reference.tokens.get(key) else "reference"
+        print(
+            f"nexsis diff: no MOODLE_WS_NOCAP_TOKEN for the {side}: the no-capability probes are left out",
+            file=sys.stderr,
+        )
+        reference.tokens[key] = candidate.tokens[key] = None
+
+
 def main(args: argparse.Namespace) -> int:
     from nexsis_contracts.config import ConfigError, build_settings
     from nexsis_contracts.diff import report
@@ -94,6 +120,7 @@ def main(args: argparse.Namespace) -> int:
                 seed=seed,
                 environ=side_environ("reference"),
             )
+            same_calls(reference, candidate)
     except ConfigError as exc:
         hint = ""
         if "missing token" in str(exc):

@@ -181,3 +181,27 @@ def test_planted_difference_is_reported_on_the_right_call(tmp_path, fault):
     assert any(label in line and what in line for line in lines), lines
     same, total = identical(proc.stdout)
     assert same == total - len(lines)
+
+
+def test_per_side_configs_selecting_other_operations_are_refused(tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text(yaml.safe_dump({"sandbox": CANDIDATE_SANDBOX, "operations": ["getUser"]}))
+    args = _configs(tmp_path)
+    args[3] = str(other)  # the candidate's config
+    proc = run_diff("--reference", "http://127.0.0.1:9", "--candidate", "http://127.0.0.1:9", *args, env=ENV)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "select other operations" in proc.stderr
+
+
+def test_no_capability_token_for_one_side_only_drops_those_probes(tmp_path):
+    env = {**ENV, "CANDIDATE_MOODLE_WS_NOCAP_TOKEN": "", "MOODLE_WS_NOCAP_TOKEN": ""}
+    site = tmp_path / "site.yaml"
+    site.write_text(yaml.safe_dump({"site": {"service_functions": list(SERVED)}}))
+    mock = create_mock(swagger_ui=False, fixtures=[DEFAULT_FIXTURE, site])
+    with ServerThread(mock) as a, ServerThread(create_app(State())) as b:
+        proc = run_diff(
+            "--reference", a.url, "--candidate", b.url, *_configs(tmp_path), "--seed", "3", env=env
+        )
+    # Sent to the reference only, the probes would be calls the candidate "did not make" (exit 1).
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "no MOODLE_WS_NOCAP_TOKEN for the candidate" in proc.stderr

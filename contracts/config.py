@@ -154,6 +154,11 @@ def load_config_file(path: Path) -> dict[str, Any]:
     return data
 
 
+def read_sandbox(path: Path) -> dict[str, dict[str, list[Any]]]:
+    """The sandbox of a contracts.yaml alone (`nexsis diff`: the recorded site of a HAR has no run)."""
+    return _validate_sandbox(load_config_file(path).get("sandbox"))
+
+
 def _validate_sandbox(raw: Any) -> dict[str, dict[str, list[Any]]]:
     if raw is None:
         return {}

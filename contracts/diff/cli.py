@@ -8,7 +8,8 @@ requests are then replayed against B. Tokens: ``NEXSIS_TOKEN``, ``MOODLE_WS_TOKE
 Two real deployments (staging and the mock, two tenants) never share tokens or record ids, so each
 side may have its own contracts.yaml (``--reference-config`` / ``--candidate-config``, else
 ``--config``): its sandbox names that site's records. The n-th id of a sandbox kind on one side
-stands for the n-th id of the same kind on the other, and the comparison starts from those pairs.
+stands for the n-th id of the same kind on the other, and the comparison starts from those pairs;
+a replayed HAR's requests name the candidate's sandbox records instead of the recorded site's.
 
 Exit codes: 0 every call identical, 1 differences, 2 usage or configuration error, 3 a deployment
 unreachable or refusing its token.
@@ -95,7 +96,7 @@ def same_calls(reference: Any, candidate: Any) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
-    from nexsis_contracts.config import ConfigError, build_settings
+    from nexsis_contracts.config import ConfigError, build_settings, read_sandbox
     from nexsis_contracts.diff import report
     from nexsis_contracts.preflight import Unreachable
 
@@ -112,6 +113,9 @@ def main(args: argparse.Namespace) -> int:
             environ=side_environ("candidate"),
         )
         reference = None
+        reference_sandbox: dict[str, Any] = {}
+        if har is not None and (args.reference_config or args.config):
+            reference_sandbox = read_sandbox(args.reference_config or args.config)
         if har is None:
             reference = build_settings(
                 base_url=args.reference,
@@ -136,7 +140,7 @@ def main(args: argparse.Namespace) -> int:
         if har is not None:
             from nexsis_contracts.diff.replay import replay
 
-            ref_side, cand_side, pairs = replay(har, candidate)
+            ref_side, cand_side, pairs = replay(har, candidate, reference_sandbox)
         else:
             from nexsis_contracts.diff.compare import compare_sides
             from nexsis_contracts.diff.scenario import Scenario

@@ -3,16 +3,21 @@
 Requests go out in the recorded order with the candidate's tokens put back (`proxy.har.read_recording`).
 Ids the reference site assigned and a request names again (a group created, then given members) are
 replaced by the ids the candidate assigned, learned from the answers so far (`compare.Comparer`), so
-the replay addresses the candidate's own records. The replay sends what the recording holds: it is
+the replay addresses the candidate's own records; with sandboxes for both sites (`--reference-config`,
+`--candidate-config`) the recorded site's sandbox ids, in form fields and NexSIS path segments, are
+replaced by the candidate's partners before the first answer. The replay sends what the recording holds: it is
 as safe as the traffic that was recorded (record against a site whose data the client may change).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, unquote
 
+import orjson
 import requests
 
 from nexsis_contracts.catalog import Catalog
@@ -72,7 +77,59 @@ def _call(
     return Call(operation, "recorded", method, url, request_body, status, content_type, body, api, headers)
 
 
-def replay(har: Path, settings: Settings) -> tuple[Side, Side, list[Pair]]:
+#: NexSIS path parameters that name a record, and the id space of that record.
+PATH_KINDS = {
+    "courseid": "course",
+    "parentid": "course",
+    "childid": "course",
+    "userid": "user",
+    "managerid": "user",
+    "groupid": "group",
+    "catid": "cat",
+    "programid": "program",
+    "certificationid": "certification",
+    "departmentid": "department",
+    "positionid": "position",
+}
+
+
+def rewrite_target(target: str, template: str, comparer: Comparer) -> str:
+    """The request target with the ids in the path's record parameters (``{courseid}``...) replaced
+    by the candidate's partners: the sandbox pairs, and ids learned from the answers so far."""
+    path, sep, query = target.partition("?")
+    parts, names = path.split("/"), template.split("/")
+    if not template or len(names) > len(parts):
+        return target
+    offset = len(parts) - len(names)
+    for i, name in enumerate(names):
+        space = PATH_KINDS.get(name.strip("{}")) if name.startswith("{") else None
+        if space:
+            value = unquote(parts[offset + i])
+            partner = comparer.forward.get((f"id:{space}", value), value)
+            if partner != value:
+                parts[offset + i] = quote(str(partner), safe="")
+    return "/".join(parts) + sep + query
+
+
+def recorded_window(har: Path) -> tuple[float, float]:
+    """When the recorded calls were made (first start, last end), from the entries' HAR times: the
+    reference side's run window, inside which its call-time timestamps fall."""
+    starts, ends = [], []
+    for entry in orjson.loads(har.read_bytes())["log"]["entries"]:
+        try:
+            when = str(entry["startedDateTime"]).replace("Z", "+00:00")
+            start = dt.datetime.fromisoformat(when).timestamp()
+        except (KeyError, ValueError):
+            continue
+        starts.append(start)
+        ends.append(start + max(float(entry.get("time") or 0), 0.0) / 1000)
+    return (min(starts), max(ends)) if starts else (0.0, 0.0)
+
+
+def replay(
+    har: Path, settings: Settings, reference_sandbox: dict[str, dict[str, list[Any]]] | None = None
+) -> tuple[Side, Side, list[Pair]]:
+    """Replay `har` against ``settings``' site; ``reference_sandbox``: the recorded site's sandbox."""
     tokens = {k: v or "" for k, v in settings.tokens.items()}
     recorded = read_recording(har, tokens)
     catalog = Catalog()
@@ -95,12 +152,9 @@ def replay(har: Path, settings: Settings) -> tuple[Side, Side, list[Pair]]:
                 redact(dict(rec.headers), secrets),
             )
         )
-    window = (
-        min((r.started for r in recorded), default=0.0),
-        max((r.started + r.elapsed for r in recorded), default=0.0),
-    )
-    reference = Side("reference", str(har), ref_calls, window)
-    candidate = Side("candidate", base, cand_calls, (time.time(), time.time()))
+    window = recorded_window(har)
+    reference = Side("reference", str(har), ref_calls, window, sandbox=reference_sandbox or {})
+    candidate = Side("candidate", base, cand_calls, (time.time(), time.time()), sandbox=settings.sandbox)
     comparer = Comparer(reference, candidate)
     root = recording_root(har)  # the recorded site's own URL inside answers reads as <site> too
     comparer.sites = (Comparer._site_names(root) if root else [], comparer.sites[1])
@@ -110,10 +164,12 @@ def replay(har: Path, settings: Settings) -> tuple[Side, Side, list[Pair]]:
         session.trust_env = False  # a proxy from the environment must not see the tokens
         for i, (rec, ref) in enumerate(zip(recorded, ref_calls, strict=True)):
             body = rewrite_ids(rec, ref.operation, comparer)
+            info = catalog.find(ref.api, ref.operation) if ref.api == "nexsis" else None
+            target = rewrite_target(rec.target, info.path if info else "", comparer)
             try:
                 resp = session.request(
                     rec.method,
-                    base + rec.target,
+                    base + target,
                     headers=dict(rec.headers),
                     data=body or None,
                     timeout=settings.request_timeout,
@@ -127,7 +183,7 @@ def replay(har: Path, settings: Settings) -> tuple[Side, Side, list[Pair]]:
                 ref.api,
                 ref.operation,
                 rec.method,
-                redact_text(rec.target, secrets),
+                redact_text(target, secrets),
                 redact_text(body.decode("utf-8", "replace"), secrets),
                 status,
                 ctype,

@@ -7,10 +7,10 @@ import threading
 
 import requests
 
+from nexsis_contracts import calls
 from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
 from nexsis_openapi import redact_text
-from nexsis_openapi.moodle import WS_PATH
 
 
 def cleanup(run: RunContext) -> None:
@@ -27,16 +27,7 @@ def cleanup(run: RunContext) -> None:
                     ok = resp.status_code in (200, 204, 404)
                     detail = f"HTTP {resp.status_code}"
                 else:
-                    from nexsis_openapi import codec
-
-                    url = run.settings.target("moodle-ws") + WS_PATH
-                    form = {**(item.form or {}), "moodlewsrestformat": "json"}
-                    resp = run.session.post(
-                        url,
-                        params=run.auth_kwargs("moodle-ws")["params"],
-                        data=codec.encode(form).encode(),
-                        headers={"Content-Type": "application/x-www-form-urlencoded"},
-                    )
+                    resp = calls.ws_post(run, {**(item.form or {}), "moodlewsrestformat": "json"})
                     try:
                         body = resp.json()
                     except ValueError:

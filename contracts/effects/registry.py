@@ -15,14 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
+from nexsis_contracts import calls
 from nexsis_contracts.graph.base import json_of
 from nexsis_contracts.results import OperationResult
 from nexsis_contracts.run_context import RunContext
-from nexsis_openapi.moodle import WS_PATH
+from nexsis_openapi import codec
 
 
 class RuleFailed(AssertionError):
@@ -66,28 +66,17 @@ class Probe:
         self.graph = run.graph
         self.trail: list[str] = []
         self.last: requests.Response | None = None
-        self.base = run.settings.target("nexsis") + run.catalog.prefixes.get("nexsis", "")
 
     def fresh(self, kind: str) -> str:
         return self.run.rewriter.fresh(kind)
 
     def nexsis(self, method: str, path: str, json: Any = None) -> requests.Response:
-        url = self.base + "/".join(quote(p, safe="") if i else p for i, p in enumerate(path.split("/")))
-        resp = self.run.session.request(method, url, json=json, **self.run.auth_kwargs("nexsis"))
+        resp = calls.nexsis(self.run, method, path, json)
         self._note(f"{method} {path}", resp)
         return resp
 
     def ws(self, function: str, **params: Any) -> tuple[requests.Response, Any]:
-        from nexsis_openapi import codec
-
-        url = self.run.settings.target("moodle-ws") + WS_PATH
-        form = {"wsfunction": function, "moodlewsrestformat": "json", **params}
-        resp = self.run.session.post(
-            url,
-            params=self.run.auth_kwargs("moodle-ws")["params"],
-            data=codec.encode(form).encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
+        resp = calls.ws(self.run, function, **params)
         shown = codec.encode(params) if params else ""
         self._note(f"{function}({shown[:160]})", resp)
         return resp, json_of(resp)

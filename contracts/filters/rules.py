@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
+from nexsis_contracts import calls
 from nexsis_contracts.catalog import OperationInfo
 from nexsis_contracts.results import OperationResult
 from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
-from nexsis_openapi import codec
-from nexsis_openapi.moodle import WS_PATH
 
 
 class Probe:
@@ -26,27 +24,16 @@ class Probe:
         self.graph = run.graph
 
     def get(self, path: str, query: dict[str, Any] | None = None) -> tuple[requests.Response | None, Any]:
-        """A NexSIS read; path segments after the first are quoted."""
-        settings = self.run.settings
-        url = settings.target("nexsis") + self.run.catalog.prefixes.get("nexsis", "")
-        url += "/".join(quote(p, safe="") if i else p for i, p in enumerate(path.split("/")))
-        token = settings.tokens.get("nexsis") or ""
+        """A NexSIS read (`query`: its filter and paging parameters)."""
         try:
-            resp = self.run.session.get(url, params=query, headers={"Authorization": f"Bearer {token}"})
+            resp = calls.nexsis(self.run, "GET", path, params=query)
         except (RefusedRequest, requests.RequestException):
             return None, None
         return self._seen(resp)
 
     def ws(self, function: str, **params: Any) -> tuple[requests.Response | None, Any]:
-        settings = self.run.settings
-        form = {"wsfunction": function, "moodlewsrestformat": "json", **params}
         try:
-            resp = self.run.session.post(
-                settings.target("moodle-ws") + WS_PATH,
-                params={"wstoken": settings.tokens.get("moodle-ws") or ""},
-                data=codec.encode(form).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
+            resp = calls.ws(self.run, function, **params)
         except (RefusedRequest, requests.RequestException):
             return None, None
         return self._seen(resp)

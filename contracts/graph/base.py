@@ -11,13 +11,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
+from nexsis_contracts import calls
 from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
-from nexsis_openapi.moodle import WS_PATH
 
 #: A completion time (2026-01-01) inside every range a deployment accepts.
 COMPLETION_TIME = 1767225600
@@ -70,7 +69,6 @@ class GraphBase:
         self._memo: dict[str, Any] = {}
         self._lock = threading.RLock()
         self._counter = itertools.count(1)
-        self.base = run.settings.target("nexsis") + run.catalog.prefixes.get("nexsis", "")
 
     # -- plumbing ---------------------------------------------------------------------------------
     @property
@@ -84,26 +82,16 @@ class GraphBase:
         """A NexSIS request through the guarded session; None if refused or unsendable."""
         if not self.nexsis:
             return None
-        url = self.base + "/".join(quote(p, safe="") if i else p for i, p in enumerate(path.split("/")))
         try:
-            return self.run.session.request(method, url, json=json, **self.run.auth_kwargs("nexsis"))
+            return calls.nexsis(self.run, method, path, json)
         except (RefusedRequest, requests.RequestException):
             return None
 
     def ws_call(self, function: str, **params: Any) -> tuple[requests.Response | None, Any]:
         if not self.ws:
             return None, None
-        from nexsis_openapi import codec
-
-        url = self.settings.target("moodle-ws") + WS_PATH
-        form = {"wsfunction": function, "moodlewsrestformat": "json", **params}
         try:
-            resp = self.run.session.post(
-                url,
-                params=self.run.auth_kwargs("moodle-ws")["params"],
-                data=codec.encode(form).encode(),
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            )
+            resp = calls.ws(self.run, function, **params)
         except (RefusedRequest, requests.RequestException):
             return None, None
         return resp, json_of(resp)

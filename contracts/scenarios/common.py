@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import requests
 
+from nexsis_contracts import calls
 from nexsis_contracts.results import OperationResult
 from nexsis_contracts.run_context import RunContext
-from nexsis_openapi.moodle import WS_PATH
 
 
 class StepFailed(AssertionError):
@@ -23,24 +22,12 @@ class Client:
 
     def __init__(self, run: RunContext) -> None:
         self.run = run
-        self.base = run.settings.target("nexsis") + run.catalog.prefixes.get("nexsis", "")
 
     def nexsis(self, method: str, path: str, json: Any = None) -> requests.Response:
-        url = self.base + "/".join(quote(p, safe="") if i else p for i, p in enumerate(path.split("/")))
-        return self.run.session.request(method, url, json=json, **self.run.auth_kwargs("nexsis"))
+        return calls.nexsis(self.run, method, path, json)
 
     def ws(self, function: str, **params: Any) -> Any:
-        from nexsis_openapi import codec
-
-        url = self.run.settings.target("moodle-ws") + WS_PATH
-        form = {"wsfunction": function, "moodlewsrestformat": "json", **params}
-        resp = self.run.session.post(
-            url,
-            params=self.run.auth_kwargs("moodle-ws")["params"],
-            data=codec.encode(form).encode(),
-            headers={"Content-Type": "application/x-www-form-urlencoded"},
-        )
-        return resp
+        return calls.ws(self.run, function, **params)
 
 
 def course_body(cid: str) -> dict[str, Any]:

@@ -68,11 +68,11 @@ class Request:
 
 @dataclass
 class Variant:
-    rule: str  # what broke when this form is refused
     inverse: str | None  # what broke when the baseline is refused but this form is accepted
     what: str  # the documented form, in words
     #: The one change from the baseline, applied to a baseline rebuilt for this variant (fresh victims).
     change: Callable[[Request], Request]
+    rule: str = ""  # what broke when this form is refused: its builder's name (set by `variants_of`)
 
 
 Builder = Callable[[Request, str], Iterator[Variant]]
@@ -81,9 +81,13 @@ RULES: dict[str, Builder] = {}
 
 
 def rule(builder: Builder) -> Builder:
-    """Register a variant builder; its function name is the rule it reports."""
+    """Register a variant builder; its function name is the rule its variants report."""
     RULES[builder.__name__] = builder
     return builder
+
+
+def _replacing(**fields: Any) -> Callable[[Request], Request]:
+    return lambda r: replace(r, **fields)
 
 
 def _set_body(key: str, value: Any) -> Callable[[Request], Request]:
@@ -112,10 +116,9 @@ def query_token_refused(base: Request, op: str) -> Iterator[Variant]:
     """The token as the query parameter `token` (the document's "Query parameter example")."""
     if base.api == "nexsis":
         yield Variant(
-            "query_token_refused",
             "bearer_token_refused",
             "the token as ?token= instead of an Authorization: Bearer header",
-            lambda r: replace(r, token_in="query"),
+            _replacing(token_in="query"),
         )
 
 
@@ -124,10 +127,9 @@ def form_body_refused(base: Request, op: str) -> Iterator[Variant]:
     """The body URL-encoded (the document's "Example request (URL-encoded)")."""
     if base.api == "nexsis" and base.media == "json":
         yield Variant(
-            "form_body_refused",
             "json_body_refused",
             "the body as application/x-www-form-urlencoded instead of JSON",
-            lambda r: replace(r, media="form"),
+            _replacing(media="form"),
         )
 
 
@@ -141,14 +143,12 @@ def timestamp_form_refused(base: Request, op: str) -> Iterator[Variant]:
     for key, form, what in _time_fields(base.body, BODY_TIME_FORMS, START):
         yield Variant(
             "timestamp_form_refused",
-            "timestamp_form_refused",
             f"{key}={form!r}, {what}",
             _set_body(key, form),
         )
     if str(base.path.get("timecompleted")) == str(COMPLETION_TIME):
         for form, what in COMPLETION_FORMS.items():
             yield Variant(
-                "timestamp_form_refused",
                 "timestamp_form_refused",
                 f"timecompleted {form!r}, {what}",
                 _set_path("timecompleted", form),
@@ -161,10 +161,9 @@ def ws_token_in_body_refused(base: Request, op: str) -> Iterator[Variant]:
     """wstoken in the POST body next to the parameters (Moodle reads `$_GET` and `$_POST` alike)."""
     if base.api == "moodle-ws":
         yield Variant(
-            "ws_token_in_body_refused",
             "ws_token_in_query_refused",
             "wstoken in the POST body instead of the query string",
-            lambda r: replace(r, token_in="body"),
+            _replacing(token_in="body"),
         )
 
 
@@ -174,13 +173,11 @@ def ws_settings_refused(base: Request, op: str) -> Iterator[Variant]:
     if base.api != "moodle-ws":
         return
     yield Variant(
-        "ws_settings_refused",
         None,
         "the moodlewssetting* parameters in the POST body",
         _extra_body(dict(WS_SETTINGS)),
     )
     yield Variant(
-        "ws_settings_refused",
         None,
         "the moodlewssetting* parameters in the query string",
         lambda r: replace(r, ws_extra_query=dict(WS_SETTINGS)),
@@ -189,7 +186,6 @@ def ws_settings_refused(base: Request, op: str) -> Iterator[Variant]:
         # One at a time where a call is cheap and changes nothing, so a refusal names the setting.
         for name, value in WS_SETTINGS.items():
             yield Variant(
-                "ws_settings_refused",
                 None,
                 f"{name}={value} in the POST body",
                 _extra_body({name: value}),
@@ -197,4 +193,5 @@ def ws_settings_refused(base: Request, op: str) -> Iterator[Variant]:
 
 
 def variants_of(base: Request, op: str) -> list[Variant]:
-    return [v for build in RULES.values() for v in build(base, op)]
+    """Every variant of the baseline, each named by the rule (builder) that made it."""
+    return [replace(v, rule=name) for name, build in RULES.items() for v in build(base, op)]

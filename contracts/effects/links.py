@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexsis_contracts.effects.nexsis import make_course, make_user
+from nexsis_contracts.effects.nexsis import deleted, make_course, make_user, present
 from nexsis_contracts.effects.registry import Probe, effect
 from nexsis_contracts.graph.base import START, as_int, json_of
 
@@ -18,18 +18,10 @@ from nexsis_contracts.graph.base import START, as_int, json_of
 def metalink(p: Probe) -> None:
     parent, _a = make_course(p)
     child, _b = make_course(p)
-    p.ok(p.nexsis("PUT", f"/course/{parent}/metalink/{child}", {}), "putMetalink")
-    got = p.nexsis("GET", f"/course/{parent}/metalink/{child}")
-    p.check(
-        got.status_code == 200,
-        f"PUT /course/{parent}/metalink/{child} answered 200 but GET answered {got.status_code}",
-    )
-    p.ok(p.nexsis("DELETE", f"/course/{parent}/metalink/{child}"), "deleteMetalink")
-    got = p.nexsis("GET", f"/course/{parent}/metalink/{child}")
-    p.check(
-        got.status_code == 404,
-        f"DELETE /course/{parent}/metalink/{child} answered 200 but GET answered {got.status_code}",
-    )
+    path = f"/course/{parent}/metalink/{child}"
+    p.ok(p.nexsis("PUT", path, {}), "putMetalink")
+    present(p, path, f"PUT {path}")
+    deleted(p, path, "deleteMetalink")
 
 
 def _allocation(p: Probe, kind: str, target: str | None) -> None:
@@ -37,13 +29,8 @@ def _allocation(p: Probe, kind: str, target: str | None) -> None:
     uid, _u = make_user(p)
     path = f"/{kind}/{target}/user/{uid}"
     p.ok(p.nexsis("PUT", path, {"startdate": START}), f"PUT {path}")
-    got = p.nexsis("GET", path)
-    p.check(got.status_code == 200, f"PUT {path} answered 200 but a following GET answered {got.status_code}")
-    p.ok(p.nexsis("DELETE", path), f"DELETE {path}")
-    got = p.nexsis("GET", path)
-    p.check(
-        got.status_code == 404, f"DELETE {path} answered 200 but a following GET answered {got.status_code}"
-    )
+    present(p, path, f"PUT {path}")
+    deleted(p, path)
 
 
 @effect(

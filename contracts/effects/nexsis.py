@@ -33,6 +33,14 @@ def make_user(p: Probe) -> tuple[str, dict[str, Any]]:
     return uid, body
 
 
+def make_enrolment(p: Probe) -> tuple[str, str]:
+    """A new user enrolled as a student in a new course: (course id, user id)."""
+    cid, _c = make_course(p)
+    uid, _u = make_user(p)
+    p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
+    return cid, uid
+
+
 def _differs(written: dict[str, Any], read: Any) -> list[str]:
     """Fields read back with another value of the written type: the write did not take effect.
 
@@ -48,17 +56,34 @@ def _differs(written: dict[str, Any], read: Any) -> list[str]:
     ]
 
 
+def _shows(p: Probe, written: dict[str, Any], read: Any, what: str) -> None:
+    """The read shows what `what` (the write, in words) wrote: else the write did not take effect."""
+    wrong = _differs(written, read)
+    p.check(not wrong, f"{what} answered 200 but a following GET shows {', '.join(wrong)}")
+
+
+def present(p: Probe, path: str, write: str) -> Any:
+    """GET `path` after `write` (in words) made it: it must read as 200; its body is returned."""
+    got = p.nexsis("GET", path)
+    p.check(got.status_code == 200, f"{write} answered 200 but a following GET answered {got.status_code}")
+    return json_of(got)
+
+
+def deleted(p: Probe, path: str, what: str | None = None) -> None:
+    """DELETE `path`, then GET it: a record the delete answered 200 for must read as 404."""
+    p.ok(p.nexsis("DELETE", path), what or f"DELETE {path}")
+    got = p.nexsis("GET", path)
+    p.check(
+        got.status_code == 404,
+        f"DELETE {path} answered 200 but a following GET answered {got.status_code}",
+    )
+
+
 # -- courses --------------------------------------------------------------------------------------------
 @effect("create_reads_back", "putCourse", needs=("getCourse",))
 def course_created(p: Probe) -> None:
     cid, body = make_course(p)
-    got = p.nexsis("GET", f"/course/{cid}")
-    p.check(
-        got.status_code == 200,
-        f"PUT /course/{cid} answered 200 but a following GET answered {got.status_code}",
-    )
-    wrong = _differs(body, json_of(got))
-    p.check(not wrong, f"PUT /course/{cid} answered 200 but a following GET shows {', '.join(wrong)}")
+    _shows(p, body, present(p, f"/course/{cid}", f"PUT /course/{cid}"), f"PUT /course/{cid}")
 
 
 @effect("update_changes_existing", "putCourse", needs=("getCourse",))
@@ -74,10 +99,7 @@ def course_updated(p: Probe) -> None:
             f"PUT /course/{cid} answered 200 but a following GET still shows the old fullname "
             f"{body['fullname']!r}"
         )
-    wrong = _differs(new, read)
-    p.check(
-        not wrong, f"updating course {cid} with PUT answered 200 but a following GET shows {', '.join(wrong)}"
-    )
+    _shows(p, new, read, f"updating course {cid} with PUT")
 
 
 @effect("course_startdate_iso8601", "getCourse", needs=("putCourse",))
@@ -97,12 +119,7 @@ def course_startdate_format(p: Probe) -> None:
 @effect("delete_removes", "deleteCourse", needs=("putCourse", "getCourse"))
 def course_deleted(p: Probe) -> None:
     cid, _body = make_course(p)
-    p.ok(p.nexsis("DELETE", f"/course/{cid}"), f"DELETE /course/{cid}")
-    got = p.nexsis("GET", f"/course/{cid}")
-    p.check(
-        got.status_code == 404,
-        f"DELETE /course/{cid} answered 200 but a following GET answered {got.status_code}",
-    )
+    deleted(p, f"/course/{cid}")
 
 
 # -- users ----------------------------------------------------------------------------------------------
@@ -127,22 +144,13 @@ def user_updated(p: Probe) -> None:
     uid, body = make_user(p)
     new = {**body, "firstname": "Renamed", "email": f"renamed.{uid.lower()}@example.invalid"}
     p.ok(p.nexsis("PUT", f"/user/{uid}", new), f"second PUT /user/{uid}")
-    read = json_of(p.nexsis("GET", f"/user/{uid}"))
-    wrong = _differs(new, read)
-    p.check(
-        not wrong, f"PUT /user/{uid} (an update) answered 200 but a following GET shows {', '.join(wrong)}"
-    )
+    _shows(p, new, json_of(p.nexsis("GET", f"/user/{uid}")), f"PUT /user/{uid} (an update)")
 
 
 @effect("delete_removes", "deleteUser", needs=("putUser", "getUser"))
 def user_deleted(p: Probe) -> None:
     uid, _body = make_user(p)
-    p.ok(p.nexsis("DELETE", f"/user/{uid}"), f"DELETE /user/{uid}")
-    got = p.nexsis("GET", f"/user/{uid}")
-    p.check(
-        got.status_code == 404,
-        f"DELETE /user/{uid} answered 200 but a following GET answered {got.status_code}",
-    )
+    deleted(p, f"/user/{uid}")
 
 
 @effect(
@@ -151,9 +159,7 @@ def user_deleted(p: Probe) -> None:
     needs=("putUser", "putCourse", "enrolUser", "listCourseEnrolments"),
 )
 def user_delete_unenrols(p: Probe) -> None:
-    cid, _c = make_course(p)
-    uid, _u = make_user(p)
-    p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
+    cid, uid = make_enrolment(p)
     p.ok(p.nexsis("DELETE", f"/user/{uid}"), f"DELETE /user/{uid}")
     rows = json_of(p.nexsis("GET", f"/course/{cid}/enrol"))
     listed = (
@@ -181,9 +187,7 @@ def _enrolled(p: Probe, uid: str, cid: str) -> tuple[bool, bool]:
     needs=("putUser", "putCourse", "listUserEnrolments", "listCourseEnrolments"),
 )
 def enrolled(p: Probe) -> None:
-    cid, _c = make_course(p)
-    uid, _u = make_user(p)
-    p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
+    cid, uid = make_enrolment(p)
     mine, theirs = _enrolled(p, uid, cid)
     p.check(
         mine,
@@ -203,9 +207,7 @@ def enrolled(p: Probe) -> None:
     needs=("putUser", "putCourse", "enrolUser", "listUserEnrolments", "listCourseEnrolments"),
 )
 def unenrolled(p: Probe) -> None:
-    cid, _c = make_course(p)
-    uid, _u = make_user(p)
-    p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
+    cid, uid = make_enrolment(p)
     p.ok(p.nexsis("DELETE", f"/user/{uid}/enrol/{cid}"), "unenrolUser")
     mine, theirs = _enrolled(p, uid, cid)
     p.check(
@@ -242,12 +244,7 @@ def group_deleted(p: Probe) -> None:
     cid, _c = make_course(p)
     gid = p.fresh("group")
     p.ok(p.nexsis("PUT", f"/course/{cid}/group/{gid}", {"name": gid, "description": "x"}), "putCourseGroup")
-    p.ok(p.nexsis("DELETE", f"/course/{cid}/group/{gid}"), "deleteCourseGroup")
-    got = p.nexsis("GET", f"/course/{cid}/group/{gid}")
-    p.check(
-        got.status_code == 404,
-        f"DELETE /course/{cid}/group/{gid} answered 200 but a following GET answered {got.status_code}",
-    )
+    deleted(p, f"/course/{cid}/group/{gid}", "deleteCourseGroup")
 
 
 # -- completions ----------------------------------------------------------------------------------------
@@ -257,9 +254,7 @@ def group_deleted(p: Probe) -> None:
     needs=("putUser", "putCourse", "enrolUser", "getCourseCompletion"),
 )
 def completion_first(p: Probe) -> None:
-    cid, _c = make_course(p)
-    uid, _u = make_user(p)
-    p.ok(p.nexsis("PUT", f"/user/{uid}/enrol/{cid}", {"roleid": "student"}), "enrolUser")
+    cid, uid = make_enrolment(p)
     first, later = 1767225600, 1767312000
     p.ok(p.nexsis("POST", f"/course/{cid}/user/{uid}/completion/{first}"), "addCourseCompletion")
     p.nexsis("POST", f"/course/{cid}/user/{uid}/completion/{later}")

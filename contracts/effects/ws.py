@@ -59,6 +59,20 @@ def _allocated(p: Probe, program: int, users: list[int]) -> set[int]:
     return {as_int(r.get("userid")) or 0 for r in rows if isinstance(r, dict)} & set(users)
 
 
+def _row(p: Probe, program: int, user: int) -> dict[str, Any] | None:
+    """The user's allocation to `program` as `tool_muprog_get_program_allocations` lists it."""
+    _resp, rows = p.ws(ALLOCATIONS, programid=program, userids=[user])
+    return next((r for r in rows if isinstance(r, dict)), None) if isinstance(rows, list) else None
+
+
+def _one_allocated(p: Probe) -> tuple[int, int]:
+    """A user the rule allocated to the program itself, for the rules that change one allocation."""
+    program = _program(p)
+    (user,) = _users(p, program, 1)
+    p.ok(p.ws(ALLOCATE, programid=program, userids=[user])[0], ALLOCATE)
+    return program, user
+
+
 @effect("batch_allocates_every_user", ALLOCATE, api="moodle-ws", needs=(DEALLOCATE, ALLOCATIONS))
 def allocate_batch(p: Probe) -> None:
     program = _program(p)
@@ -134,9 +148,7 @@ def deallocate_batch(p: Probe) -> None:
     needs=(ALLOCATE, DEALLOCATE, ALLOCATIONS),
 )
 def update_allocation(p: Probe) -> None:
-    program = _program(p)
-    (user,) = _users(p, program, 1)
-    p.ok(p.ws(ALLOCATE, programid=program, userids=[user])[0], ALLOCATE)
+    program, user = _one_allocated(p)
     due = 1798761600
     resp, row = p.ws(
         "tool_muprog_update_program_allocation",
@@ -149,12 +161,7 @@ def update_allocation(p: Probe) -> None:
         isinstance(row, dict) and row.get("userid") == user and row.get("programid") == program,
         f"tool_muprog_update_program_allocation({program}, {user}) answered an allocation of {row!r}",
     )
-    _resp, rows = p.ws(ALLOCATIONS, programid=program, userids=[user])
-    got = (
-        next((r.get("timedue") for r in rows if isinstance(r, dict)), None)
-        if isinstance(rows, list)
-        else None
-    )
+    got = (_row(p, program, user) or {}).get("timedue")
     p.check(
         got == due,
         f"tool_muprog_update_program_allocation set timedue={due} but {ALLOCATIONS} shows timedue={got!r}",
@@ -162,8 +169,7 @@ def update_allocation(p: Probe) -> None:
 
 
 def _flags(p: Probe, program: int, user: int, archived: bool, step: str) -> None:
-    _resp, rows = p.ws(ALLOCATIONS, programid=program, userids=[user])
-    row = next((r for r in rows if isinstance(r, dict)), None) if isinstance(rows, list) else None
+    row = _row(p, program, user)
     p.check(
         isinstance(row, dict)
         and row.get("archived") is archived
@@ -182,9 +188,7 @@ def _flags(p: Probe, program: int, user: int, archived: bool, step: str) -> None
     needs=(ALLOCATE, DEALLOCATE, ALLOCATIONS),
 )
 def archive(p: Probe) -> None:
-    program = _program(p)
-    (user,) = _users(p, program, 1)
-    p.ok(p.ws(ALLOCATE, programid=program, userids=[user])[0], ALLOCATE)
+    program, user = _one_allocated(p)
     p.ok(p.ws("tool_muprog_archive_program_allocation", programid=program, userid=user)[0], "archive")
     _flags(p, program, user, True, f"tool_muprog_archive_program_allocation({program}, {user})")
 
@@ -196,9 +200,7 @@ def archive(p: Probe) -> None:
     needs=(ALLOCATE, DEALLOCATE, ALLOCATIONS, "tool_muprog_archive_program_allocation"),
 )
 def restore(p: Probe) -> None:
-    program = _program(p)
-    (user,) = _users(p, program, 1)
-    p.ok(p.ws(ALLOCATE, programid=program, userids=[user])[0], ALLOCATE)
+    program, user = _one_allocated(p)
     p.ok(p.ws("tool_muprog_archive_program_allocation", programid=program, userid=user)[0], "archive")
     p.ok(p.ws("tool_muprog_restore_program_allocation", programid=program, userid=user)[0], "restore")
     _flags(p, program, user, False, f"tool_muprog_restore_program_allocation({program}, {user})")

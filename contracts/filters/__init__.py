@@ -30,4 +30,4 @@ def check_filters(run: RunContext, info: OperationInfo, result: OperationResult)
         return
     probe = Probe(run, info, result)
     for rule in RULES.get(info.operation_id, ()):
-        rule(probe)
+        probe.run_rule(rule)

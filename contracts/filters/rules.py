@@ -22,6 +22,13 @@ class Probe:
         self.run, self.info, self.result = run, info, result
         assert run.graph is not None
         self.graph = run.graph
+        self.rule = ""  # the rule running now (set by `run_rule`): what `fail` reports
+
+    def run_rule(self, rule: Rule) -> None:
+        """Run one rule under its own name: counted as run, and named by what it reports."""
+        self.rule = rule.__name__
+        self.result.checks_run.add(self.rule)
+        rule(self)
 
     def get(self, path: str, query: dict[str, Any] | None = None) -> tuple[requests.Response | None, Any]:
         """A NexSIS read (`query`: its filter and paging parameters)."""
@@ -51,8 +58,10 @@ class Probe:
             return resp, None
         return resp, body
 
-    def fail(self, rule: str, title: str, message: str, response: requests.Response) -> None:
-        self.run.record_failure(self.result, rule, f"{self.info.label}: {title}", message, response, None)
+    def fail(self, title: str, message: str, response: requests.Response) -> None:
+        """Report that the running rule broke (filed under its name, `self.rule`)."""
+        title = f"{self.info.label}: {title}"
+        self.run.record_failure(self.result, self.rule, title, message, response, None)
 
 
 Rule = Callable[[Probe], None]
@@ -61,7 +70,7 @@ RULES: dict[str, list[Rule]] = {}
 
 
 def rule(operation_id: str) -> Callable[[Rule], Rule]:
-    """Register a rule for an operation; the function's name is the rule it reports."""
+    """Register a rule for an operation; the function's name is the rule it reports (`Probe.run_rule`)."""
 
     def register(func: Rule) -> Rule:
         RULES.setdefault(operation_id, []).append(func)
@@ -85,6 +94,11 @@ def key_of(row: Any, field: str = "id") -> str:
     return json.dumps(row, sort_keys=True, default=str)
 
 
+def values(rows: Any, field: str) -> set[str]:
+    """`field`'s values, as text, over the object rows of a list answer: what a filter let through."""
+    return {str(r.get(field)) for r in rows if isinstance(r, dict)} if isinstance(rows, list) else set()
+
+
 def _same(a: Any, b: Any) -> bool:
     """Ids and names compared as a database with a case-insensitive collation would."""
     return str(a).strip().casefold() == str(b).strip().casefold()
@@ -93,12 +107,10 @@ def _same(a: Any, b: Any) -> bool:
 # -- NexSIS logs ------------------------------------------------------------------------------------
 @rule("getLogs")
 def logs_limit_not_honoured(p: Probe) -> None:
-    p.result.checks_run.add("logs_limit_not_honoured")
     resp, body = p.get("/logs", {"limit": 2})
     rows = rows_of(body)
     if resp is not None and rows is not None and len(rows) > 2:
         p.fail(
-            "logs_limit_not_honoured",
             "limit does not bound the number of entries",
             f"GET /logs?limit=2 answered {len(rows)} entries; limit=2 allows at most 2",
             resp,
@@ -107,7 +119,6 @@ def logs_limit_not_honoured(p: Probe) -> None:
 
 @rule("getLogs")
 def logs_pages_overlap(p: Probe) -> None:
-    p.result.checks_run.add("logs_pages_overlap")
     _r1, first = p.get("/logs", {"limit": 2, "offset": 0})
     resp, second = p.get("/logs", {"limit": 2, "offset": 2})
     _r3, window = p.get("/logs", {"limit": 6, "offset": 0})
@@ -122,7 +133,6 @@ def logs_pages_overlap(p: Probe) -> None:
     overlap = sorted({key_of(r) for r in a} & {key_of(r) for r in b})
     if len(overlap) > grown:
         p.fail(
-            "logs_pages_overlap",
             "consecutive pages overlap (offset not applied)",
             f"GET /logs?limit=2&offset=0 and GET /logs?limit=2&offset=2 share the entries "
             f"{', '.join(overlap)}; {grown} entries were written in between, so at most {grown} may repeat",
@@ -132,7 +142,6 @@ def logs_pages_overlap(p: Probe) -> None:
 
 @rule("getLogs")
 def logs_level_filter_ignored(p: Probe) -> None:
-    p.result.checks_run.add("logs_level_filter_ignored")
     _r, body = p.get("/logs", {"limit": 50})
     counts: dict[str, int] = {}
     for r in rows_of(body) or []:
@@ -152,7 +161,6 @@ def logs_level_filter_ignored(p: Probe) -> None:
     )
     if resp is not None and others:
         p.fail(
-            "logs_level_filter_ignored",
             "level filter not applied",
             f"GET /logs?level={wanted} answered entries of level {', '.join(others)}",
             resp,
@@ -162,14 +170,12 @@ def logs_level_filter_ignored(p: Probe) -> None:
 # -- NexSIS grades and enrolments ------------------------------------------------------------------------
 @rule("getCourseGrades")
 def pagesize_not_honoured(p: Probe) -> None:
-    p.result.checks_run.add("pagesize_not_honoured")
     courses = [*p.graph.sandbox("nexsis", "course"), p.graph.course()]
     for course in [c for c in courses if c]:
         resp, body = p.get(f"/course/{course}/grade", {"pagesize": 1})
         rows = rows_of(body)
         if resp is not None and rows is not None and len(rows) > 1:
             p.fail(
-                "pagesize_not_honoured",
                 "pagesize does not bound the number of grades",
                 f"GET /course/{course}/grade?pagesize=1 answered {len(rows)} grades; at most 1 was asked for",
                 resp,
@@ -179,7 +185,6 @@ def pagesize_not_honoured(p: Probe) -> None:
 
 @rule("getCategoryGrades")
 def userid_filter_ignored(p: Probe) -> None:
-    p.result.checks_run.add("userid_filter_ignored")
     cat = p.graph.category()
     if not cat:
         return
@@ -193,12 +198,11 @@ def userid_filter_ignored(p: Probe) -> None:
     wanted = str(users[0])
     resp, filtered = p.get(f"/course/{course}/categorygrade/{catid}", {"userid[]": [wanted]})
     others = sorted(
-        {str(r.get("user_idnumber")) for r in rows_of(filtered) or [] if isinstance(r, dict)}
+        values(rows_of(filtered), "user_idnumber")
         - {u for u in map(str, users) if _same(u, wanted)}
     )
     if resp is not None and others:
         p.fail(
-            "userid_filter_ignored",
             "userid[] filter not applied",
             f"GET /course/{course}/categorygrade/{catid}?userid[]={wanted} answered grades of "
             f"{', '.join(others)}",
@@ -210,7 +214,6 @@ def userid_filter_ignored(p: Probe) -> None:
 def plugin_filter_ignored(p: Probe) -> None:
     """The run's user is enrolled in its course by one plugin (the course's list says which): asked
     for another plugin, the user's list must not show that course."""
-    p.result.checks_run.add("plugin_filter_ignored")
     user, course = p.graph.user(), p.graph.course()
     if not (user and course):
         return
@@ -228,7 +231,6 @@ def plugin_filter_ignored(p: Probe) -> None:
         isinstance(r, dict) and _same(r.get("courseid"), course) for r in rows_of(listed) or []
     ):
         p.fail(
-            "plugin_filter_ignored",
             "plugin filter not applied",
             f"GET /user/{user}/enrol?plugin={other} lists course {course}, where the user is enrolled "
             f"only by {', '.join(sorted(plugins))} (GET /course/{course}/enrol)",
@@ -239,14 +241,11 @@ def plugin_filter_ignored(p: Probe) -> None:
 # -- Moodle WS ------------------------------------------------------------------------------------------
 @rule("tool_muprog_get_program_allocations")
 def userids_filter_ignored(p: Probe) -> None:
-    p.result.checks_run.add("userids_filter_ignored")
     program = p.graph.ws_program()
     if not program:
         return
     _r, body = p.ws("tool_muprog_get_program_allocations", programid=program)
-    allocated = (
-        {str(r.get("userid")) for r in body or [] if isinstance(r, dict)} if isinstance(body, list) else set()
-    )
+    allocated = values(body, "userid")
     known = [str(u) for u in [*p.graph.sandbox("moodle-ws", "user"), p.graph.ws_user()] if u]
     # A real user not allocated (the answer must then be empty), else one of two allocated users.
     wanted = next((u for u in known if u not in allocated), None)
@@ -255,14 +254,13 @@ def userids_filter_ignored(p: Probe) -> None:
     if wanted is None:
         return
     resp, rows = p.ws("tool_muprog_get_program_allocations", programid=program, userids=[int(wanted)])
-    others = sorted({str(r.get("userid")) for r in rows or [] if isinstance(r, dict)} - {wanted})
-    wrong = sorted({str(r.get("programid")) for r in rows or [] if isinstance(r, dict)} - {str(program)})
+    others = sorted(values(rows, "userid") - {wanted})
+    wrong = sorted(values(rows, "programid") - {str(program)})
     if resp is not None and (others or wrong):
         found = (
             f"allocations of users {', '.join(others)}" if others else f"rows of programs {', '.join(wrong)}"
         )
         p.fail(
-            "userids_filter_ignored",
             "userids filter not applied",
             f"tool_muprog_get_program_allocations(programid={program}, userids=[{wanted}]) answered {found}",
             resp,
@@ -271,7 +269,6 @@ def userids_filter_ignored(p: Probe) -> None:
 
 @rule("tool_muprog_get_programs")
 def fieldvalues_filter_ignored(p: Probe) -> None:
-    p.result.checks_run.add("fieldvalues_filter_ignored")
     program = p.graph.ws_program()
     filters = [("archived", "0")] + ([("id", str(program))] if program else [])
     for field, value in filters:
@@ -279,7 +276,6 @@ def fieldvalues_filter_ignored(p: Probe) -> None:
         bad = [r for r in rows or [] if isinstance(r, dict) and field in r and not _matches(r[field], value)]
         if resp is not None and bad:
             p.fail(
-                "fieldvalues_filter_ignored",
                 f"fieldvalues {field} not applied",
                 f"tool_muprog_get_programs(fieldvalues=[{{field: {field}, value: {value}}}]) answered "
                 f"programs with {field} {', '.join(sorted({str(r[field]) for r in bad}))}",

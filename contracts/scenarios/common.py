@@ -30,6 +30,13 @@ class Client:
         return calls.ws(self.run, function, **params)
 
 
+def scenario_result(run: RunContext, api: str, name: str, label: str) -> OperationResult:
+    """A scenario's result, in the run's results from the start (a skip or an error is reported too)."""
+    result = OperationResult(api=api, name=name, kind="scenario", label=label)
+    run.result.results.append(result)
+    return result
+
+
 def course_body(cid: str) -> dict[str, Any]:
     return {
         "fullname": f"Contract course {cid}",

@@ -11,10 +11,16 @@ from typing import Any
 
 import requests
 
-from nexsis_contracts.results import OperationResult
 from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
-from nexsis_contracts.scenarios.common import Client, StepFailed, course_body, judge, user_body
+from nexsis_contracts.scenarios.common import (
+    Client,
+    StepFailed,
+    course_body,
+    judge,
+    scenario_result,
+    user_body,
+)
 
 
 def run_machine(run: RunContext) -> None:
@@ -22,13 +28,12 @@ def run_machine(run: RunContext) -> None:
     from hypothesis import strategies as st
     from hypothesis.stateful import Bundle, RuleBasedStateMachine, consumes, invariant, precondition, rule
 
-    result = OperationResult(
-        api="nexsis",
-        name="scenario_nexsis_lifecycle",
-        kind="scenario",
-        label="users, courses, enrolments, groups, completions (stateful)",
+    result = scenario_result(
+        run,
+        "nexsis",
+        "scenario_nexsis_lifecycle",
+        "users, courses, enrolments, groups, completions (stateful)",
     )
-    run.result.results.append(result)
     selected = {
         o
         for o in ("putUser", "getUser", "putCourse")

@@ -7,10 +7,9 @@ from typing import Any
 
 import requests
 
-from nexsis_contracts.results import OperationResult
 from nexsis_contracts.run_context import RunContext
 from nexsis_contracts.safety import RefusedRequest
-from nexsis_contracts.scenarios.common import Client, judge
+from nexsis_contracts.scenarios.common import Client, judge, scenario_result
 
 
 def ws_allocation(run: RunContext) -> None:
@@ -30,13 +29,12 @@ def ws_allocation(run: RunContext) -> None:
         fresh = graph.fresh_ws_user()
         users = [fresh] if fresh else []
     users = users + [u for u in run.settings.sandbox_ids("moodle-ws", "user") if u not in users]
-    result = OperationResult(
-        api="moodle-ws",
-        name="scenario_muprog_allocation",
-        kind="scenario",
-        label="tool_muprog allocation idempotence, archive/restore flags",
+    result = scenario_result(
+        run,
+        "moodle-ws",
+        "scenario_muprog_allocation",
+        "tool_muprog allocation idempotence, archive/restore flags",
     )
-    run.result.results.append(result)
     if not programs or not users:
         result.skipped[
             "needs a program (sandbox moodle-ws or NexSIS program, or full mode on loopback) and users"

@@ -6,10 +6,16 @@ answer also knows the answer conforms.
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +26,7 @@ from nexsis_mock.app import create_app
 
 NX = "/enrol/nexsis/api/index.php"
 WS = "/webservice/rest/server.php"
+NEXSIS = Path(sys.executable).with_name("nexsis")
 
 
 def free_port() -> int:
@@ -51,6 +58,32 @@ class Served:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+@contextmanager
+def mock_process(log: Path, *args: str) -> Iterator[int]:
+    """`nexsis mock ARGS` as a real process on a free loopback port, for what only the command does
+    (its flags, its banner, uvicorn's settings): yields the port once the admin health check answers
+    (the banner is printed before serving), output in `log`; the process group is stopped at the end."""
+    port = free_port()
+    with log.open("wb") as out:
+        proc = subprocess.Popen([str(NEXSIS), "mock", "--port", str(port), *args], stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, log.read_text()
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, log.read_text()
+                time.sleep(0.1)
+        yield port
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
 
 
 class Server(Served):

@@ -2,45 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import free_port
-
-NEXSIS = Path(sys.executable).with_name("nexsis")
+from .conftest import mock_process
 
 
 @pytest.fixture(scope="module")
 def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("mock") / "mock.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(NEXSIS), "mock", "--port", str(port), "--admin-max-body", "200"],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                httpx.get(url + "/__admin/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
-        yield url
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
+    with mock_process(tmp_path_factory.mktemp("mock") / "mock.log", "--admin-max-body", "200") as port:
+        yield f"http://127.0.0.1:{port}"
 
 
 def test_admin_max_body_flag_bounds_admin_bodies(base_url: str):

@@ -2,42 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import httpx
 
-from .conftest import NX, free_port
-
-NEXSIS = Path(sys.executable).with_name("nexsis")
+from .conftest import NEXSIS, NX, free_port, mock_process
 
 
 def test_nexsis_mock_starts_and_answers_ping_with_the_printed_token(tmp_path: Path):
-    port = free_port()
     log = tmp_path / "mock.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(NEXSIS), "mock", "--port", str(port)], stdout=out,
-                                stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-                                start_new_session=True)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            text = log.read_text()
-            if "nexsis mock listening on" in text:
-                try:
-                    httpx.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1)
-                    break
-                except httpx.TransportError:
-                    pass
-            assert time.monotonic() < deadline, text
-            time.sleep(0.1)
-        assert f"http://127.0.0.1:{port}" in text
+    with mock_process(log) as port:
+        text = log.read_text()
+        assert f"nexsis mock listening on http://127.0.0.1:{port}" in text
         token = re.search(r'"nexsis": \[\s*"([^"]+)"', text).group(1)
         r = httpx.get(f"http://127.0.0.1:{port}{NX}/ping", headers={"Authorization": f"Bearer {token}"})
         assert r.status_code == 200 and r.json() == {"message": "pong"}
@@ -45,9 +24,6 @@ def test_nexsis_mock_starts_and_answers_ping_with_the_printed_token(tmp_path: Pa
         httpx.get(f"http://127.0.0.1:{port}{NX}/ping", params={"token": "client-secret-123"})
         time.sleep(0.2)
         assert "client-secret-123" not in log.read_text()
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
 
 
 def test_a_broken_fixture_is_a_usage_error_with_file_path_and_reason(tmp_path: Path):

@@ -6,22 +6,14 @@ mock`` itself (``--header-timeout``), since they are uvicorn settings the comman
 
 from __future__ import annotations
 
-import os
 import re
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from .conftest import NX, free_port
-
-NEXSIS = Path(sys.executable).with_name("nexsis")
+from .conftest import NX, mock_process
 
 
 def _raw(port: int, request: bytes) -> bytes:
@@ -68,26 +60,8 @@ def test_a_decoded_line_break_cannot_reach_the_location_header(server) -> None:
 
 @pytest.fixture(scope="module")
 def mock_with_head_timeout(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("bounds") / "mock.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen([str(NEXSIS), "mock", "--port", str(port), "--header-timeout", "1"],
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
-                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert proc.poll() is None, log.read_text()
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/__admin/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
+    with mock_process(tmp_path_factory.mktemp("bounds") / "mock.log", "--header-timeout", "1") as port:
         yield port
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=15)
 
 
 def _closed_by_server(sock: socket.socket) -> bytes:

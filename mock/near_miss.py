@@ -65,25 +65,27 @@ class NearMiss:
         return f"near miss: {self.reason}; closest: {closest}"
 
 
+#: A difference's text in ``X-Mock-Detail``, by its kind (``str.format`` over the difference's fields).
+_TEXTS = {
+    "method": "method {sent}, the path has {expected}",
+    "segment": "segment {index} is {sent!r}, expected {expected}",
+    "missing_segment": "segment {index} missing, expected {expected}",
+    "extra_segment": "segment {index} {sent!r} is one too many",
+    "parameter": "{in} parameter {name!r}: {reason}",
+    "field": "body field {name!r}: {reason}",
+    "content_type": "content type: {reason}",
+    "function": "did you mean {expected!r}",
+}
+
+
 def _difference_text(d: dict[str, t.Any]) -> str:
-    kind = d["kind"]
-    if kind == "method":
-        return f"method {d['sent']}, the path has {d['expected']}"
-    if kind == "segment":
-        return f"segment {d['index']} is {d['sent']!r}, expected {d['expected']}"
-    if kind == "missing_segment":
-        return f"segment {d['index']} missing, expected {d['expected']}"
-    if kind == "extra_segment":
-        return f"segment {d['index']} {d['sent']!r} is one too many"
-    if kind == "parameter":
-        return f"{d['in']} parameter {d['name']!r}: {d['reason']}"
-    if kind == "field":
-        return f"body field {d['name']!r}: {d['reason']}"
-    if kind == "content_type":
-        return f"content type: {d['reason']}"
-    if kind == "function":
-        return f"did you mean {d['expected']!r}"
-    return str(d.get("reason", kind))
+    text = _TEXTS.get(d["kind"])
+    return text.format(**d) if text else str(d.get("reason", d["kind"]))
+
+
+def _differs(kind: str, **fields: t.Any) -> dict[str, t.Any]:
+    """One difference as the admin API and ``_TEXTS`` read it: its kind, then its fields."""
+    return {"kind": kind, **fields}
 
 
 def _segments(path: str) -> list[str]:
@@ -112,12 +114,12 @@ def _path_differences(endpoint: Endpoint, sent: list[str]) -> list[dict[str, t.A
     out: list[dict[str, t.Any]] = []
     for index, part in enumerate(template):
         if index >= len(sent):
-            out.append({"kind": "missing_segment", "index": index, "expected": part})
+            out.append(_differs("missing_segment", index=index, expected=part))
         elif not _fits(part, sent[index], endpoint):
             expected = repr(part) if not part.startswith("{") else f"{part} (a number)"
-            out.append({"kind": "segment", "index": index, "sent": sent[index][:80], "expected": expected})
+            out.append(_differs("segment", index=index, sent=sent[index][:80], expected=expected))
     for index in range(len(template), len(sent)):
-        out.append({"kind": "extra_segment", "index": index, "sent": sent[index][:80]})
+        out.append(_differs("extra_segment", index=index, sent=sent[index][:80]))
     return out
 
 
@@ -154,8 +156,7 @@ def _path_candidates(tbl: EndpointTable, method: str, path: str) -> list[Candida
         if other_method and not best_other_method:
             continue  # an operation of the request's own method is as close: the others are noise
         if other_method:
-            candidate.differs.insert(0, {"kind": "method", "sent": method,
-                                         "expected": candidate.endpoint.method})
+            candidate.differs.insert(0, _differs("method", sent=method, expected=candidate.endpoint.method))
         out.append(candidate)
     return out
 
@@ -176,7 +177,7 @@ def explain(method: str, path: str, reason: str | None = None, *,
             return None
         return explain_refusal(found[0], 400, reason)
     if found.status == 405:
-        candidates = [Candidate(e, [{"kind": "method", "sent": method.upper(), "expected": e.method}])
+        candidates = [Candidate(e, [_differs("method", sent=method.upper(), expected=e.method)])
                       for e in tbl.nexsis if e.regex is not None and e.regex.match(relative)]
         return NearMiss(405, f"{method.upper()} is not a method of this path (Allow: {found.allow})",
                         candidates[:_CLOSEST])
@@ -194,13 +195,13 @@ def _classify(reason: str) -> dict[str, t.Any]:
     match = _PARAM_RE.search(reason)
     if match:
         where, name = (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
-        return {"kind": "parameter", "in": where, "name": name, "reason": reason}
+        return _differs("parameter", **{"in": where}, name=name, reason=reason)
     if reason.startswith("Invalid Content-type"):
-        return {"kind": "content_type", "reason": reason}
+        return _differs("content_type", reason=reason)
     match = _FIELD_PATH_RE.search(reason) or _REQUIRED_RE.match(reason)
     if match:
-        return {"kind": "field", "name": match.group(1), "reason": reason}
-    return {"kind": "body", "reason": reason}
+        return _differs("field", name=match.group(1), reason=reason)
+    return _differs("body", reason=reason)
 
 
 def explain_function(function: str | None, *, tbl: EndpointTable | None = None) -> NearMiss:
@@ -210,5 +211,5 @@ def explain_function(function: str | None, *, tbl: EndpointTable | None = None) 
         return NearMiss(200, "no wsfunction was sent")
     names = difflib.get_close_matches(function, list(tbl.ws), n=_CLOSEST, cutoff=0.6)
     return NearMiss(200, f"no function {function[:80]!r}",
-                    [Candidate(tbl.ws[n], [{"kind": "function", "sent": function[:80], "expected": n}])
+                    [Candidate(tbl.ws[n], [_differs("function", sent=function[:80], expected=n)])
                      for n in names])

@@ -57,8 +57,6 @@ def create_app(
         from .domain import Service
 
         service = Service.create(fixtures=fixtures, state_file=state_file)
-    if hasattr(service, "settle_heap"):
-        service.settle_heap()
     if threaded is None:
         threaded = state_file is not None
     journal = RequestJournal(journal_size)
@@ -72,6 +70,10 @@ def create_app(
     app = Pipeline(host, service=service, table=table(), journal=journal, faults=faults,
                    max_body=max_body, validate_responses=validate_responses, threaded=threaded)
     app.public_url = public_url
+    if hasattr(service, "settle_heap"):
+        # Last: the site and the app's own structures (specs, endpoint table, validators, the
+        # Connexion host) live as long as the process; frozen, no collection walks them again.
+        service.settle_heap()
     return app
 
 

@@ -16,6 +16,7 @@ redirect, nothing to poison in a cache).
 
 from __future__ import annotations
 
+import functools
 import re
 import typing as t
 from urllib.parse import quote, unquote_plus
@@ -32,13 +33,22 @@ _PATH_SAFE = "/-._~!$&'()*+,;=:@"
 _QUERY_SAFE = _PATH_SAFE + "?%[]"
 
 
+@functools.lru_cache(maxsize=256)
+def _well_formed_host(value: bytes) -> str | None:
+    # A client sends the same Host on every request (bounded, so it stays small).
+    host = value.decode("latin-1").strip()
+    if _HOST.fullmatch(host) and (":" not in host.rpartition("]")[2]
+                                  or int(host.rpartition(":")[2]) <= 65535):
+        return host
+    return None
+
+
 def request_host(scope: t.Mapping[str, t.Any]) -> str:
     """``host[:port]`` the client reached: its Host header when well-formed, else the socket's."""
     for name, value in scope.get("headers") or ():
         if name == b"host":
-            host = value.decode("latin-1").strip()
-            if _HOST.fullmatch(host) and (":" not in host.rpartition("]")[2]
-                                          or int(host.rpartition(":")[2]) <= 65535):
+            host = _well_formed_host(value) if len(value) <= 256 else _well_formed_host.__wrapped__(value)
+            if host is not None:
                 return host
             break
     server = scope.get("server") or ("127.0.0.1", 80)

@@ -16,7 +16,7 @@ from nexsis_mock.result import Result
 from nexsis_mock.store.records import LogEntry
 from nexsis_openapi.redact import is_secret_name
 
-__all__ = ["DeferredLog", "RequestLog", "log_entry", "plain"]
+__all__ = ["RequestLog", "build_deferred", "log_entry", "plain"]
 
 _LOG_BODY_LIMIT = 1000
 #: What a deferred entry may keep of its inputs (characters of strings, plus one per item): a few
@@ -126,50 +126,54 @@ class RequestLog:
     def as_dict(self) -> dict[str, Any]:
         return self._build() if self.built is None else dict(self.built)
 
+    def deferred(self, log_id: int) -> tuple[Any, ...]:
+        """The entry as ``State.add_deferred_log`` keeps it (``build_deferred`` builds it)."""
+        return (log_id, self.operation_id, self.params, self.request, self.status, self.body, self.now,
+                self.built)
+
     def _build(self) -> dict[str, Any]:
-        operation_id, params, request, status = self.operation_id, self.params, self.request, self.status
-        method, template = ROUTES.get(operation_id, ("", ""))
-        path_names = PATH_PARAMS.get(operation_id, ())
-        url = request.get("url") or "/enrol/nexsis/api/index.php" + "".join(
-            str(params.get(part[1:-1], part)) if part.startswith("{") else part
-            for part in _split_template(template)
-        )
-        # A credential is never logged, however the client spelled its name (``token[]``, `` token``).
-        body_params = {k: v for k, v in params.items() if k not in path_names and not is_secret_name(k)}
-        if status < 400:
-            level, message = "info", f"{method} {template} succeeded"
-        else:
-            level = "error" if status in (401, 403) or status >= 500 else "warning"
-            message = self.body.get("message", "") if isinstance(self.body, dict) else ""
-        return {
-            "date": self.now,
-            "level": level,
-            "message": message,
-            "detail": operation_id,
-            "params": _short_json({k: params[k] for k in path_names if k in params}),
-            "request_method": request.get("method") or method,
-            "request_url": str(url)[:2048],
-            "request_body": request.get("body") or _short_json(body_params or None),
-            # Bodies of successful answers are not kept: the document's own log entry leaves them
-            # empty, and serialising every list a read returns would dominate the cost of reads.
-            "response_body": _short_json(self.body) if status >= 400 else "",
-            "response_status_code": status,
-            "ip": request.get("ip") or "127.0.0.1",
-            "user_agent": request.get("user_agent") or "Unknown User Agent",
-        }
+        return _build(self.operation_id, self.params, self.request, self.status, self.body, self.now)
 
 
-class DeferredLog:
-    """A log entry in ``State.logs`` that becomes a ``LogEntry`` when the logs are read."""
+def build_deferred(inputs: tuple[Any, ...]) -> LogEntry:
+    """The ``LogEntry`` of a ``RequestLog.deferred`` tuple."""
+    log_id, operation_id, params, request, status, body, now, built = inputs
+    if built is None:
+        built = _build(operation_id, params, request, status, body, now)
+    return log_entry(log_id, built)
 
-    __slots__ = ("id", "source")
 
-    def __init__(self, log_id: int, source: RequestLog) -> None:
-        self.id = log_id
-        self.source = source
-
-    def materialize(self) -> LogEntry:
-        return log_entry(self.id, self.source.as_dict())
+def _build(operation_id: str, params: dict[str, Any], request: dict[str, Any], status: int, body: Any,
+           now: int) -> dict[str, Any]:
+    method, template = ROUTES.get(operation_id, ("", ""))
+    path_names = PATH_PARAMS.get(operation_id, ())
+    url = request.get("url") or "/enrol/nexsis/api/index.php" + "".join(
+        str(params.get(part[1:-1], part)) if part.startswith("{") else part
+        for part in _split_template(template)
+    )
+    # A credential is never logged, however the client spelled its name (``token[]``, `` token``).
+    body_params = {k: v for k, v in params.items() if k not in path_names and not is_secret_name(k)}
+    if status < 400:
+        level, message = "info", f"{method} {template} succeeded"
+    else:
+        level = "error" if status in (401, 403) or status >= 500 else "warning"
+        message = body.get("message", "") if isinstance(body, dict) else ""
+    return {
+        "date": now,
+        "level": level,
+        "message": message,
+        "detail": operation_id,
+        "params": _short_json({k: params[k] for k in path_names if k in params}),
+        "request_method": request.get("method") or method,
+        "request_url": str(url)[:2048],
+        "request_body": request.get("body") or _short_json(body_params or None),
+        # Bodies of successful answers are not kept: the document's own log entry leaves them
+        # empty, and serialising every list a read returns would dominate the cost of reads.
+        "response_body": _short_json(body) if status >= 400 else "",
+        "response_status_code": status,
+        "ip": request.get("ip") or "127.0.0.1",
+        "user_agent": request.get("user_agent") or "Unknown User Agent",
+    }
 
 
 def plain(logs: list[Any]) -> list[dict[str, Any]]:

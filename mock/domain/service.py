@@ -26,7 +26,7 @@ from nexsis_openapi.moodle import CODING_ERROR
 
 from .dispatch import API_NEXSIS, API_WS, run_operation
 from .functions import SERVICE_FUNCTIONS
-from .request_log import DeferredLog, RequestLog, log_entry, plain
+from .request_log import RequestLog, build_deferred, log_entry, plain
 
 __all__ = ["API_NEXSIS", "API_WS", "MAX_LOGS", "Service"]
 
@@ -236,8 +236,8 @@ class Service:
         for entry in logs:
             log_id = state.next_id("log")
             if isinstance(entry, RequestLog):
-                # built when read (State.logs materialises it): the same fields as a LogEntry
-                state.add_log(DeferredLog(log_id, entry))  # type: ignore[arg-type]
+                # built when read (State.log_entries): the same fields as a LogEntry
+                state.add_deferred_log(entry.deferred(log_id), build_deferred)
             else:
                 state.add_log(log_entry(log_id, entry))
         state.trim_logs(self._max_logs)

@@ -117,15 +117,14 @@ class RequestJournal:
     def __init__(self, size: int = DEFAULT_JOURNAL_SIZE, keep: int = DEFAULT_KEEP) -> None:
         self.size = size
         self.keep = keep
-        self._entries: deque[Entry] = deque(maxlen=max(size, 0) or None)
+        # Each entry is kept as a plain tuple of Entry's fields (bytes, str, numbers, the headers as
+        # a tuple of byte pairs): the cyclic GC untracks such a tuple at its first pass, so the
+        # kept entries cost no collection, where 1,000 objects cost every one of them.
+        self._entries: deque[tuple[t.Any, ...]] = deque(maxlen=max(size, 0) or None)
         self._ids = itertools.count(1)
         self.enabled = size > 0
         #: The site's tokens (``Service.secrets``), masked in every entry wherever they appear.
         self.secrets: t.Callable[[], t.Iterable[str]] | None = None
-
-    def record(self, **fields: t.Any) -> None:
-        if self.enabled:
-            self._entries.append(Entry(id=next(self._ids), **fields))
 
     def recorder(self, send: Send) -> Recorder:
         return Recorder(send, self.keep)
@@ -143,12 +142,12 @@ class RequestJournal:
         raw_type = exchange.heads.get(b"content-type") if body else None
         content_type = "" if raw_type is None else raw_type.decode("latin-1")
         status = recorder.status
-        # Positional, in Entry's field order (one entry per API request: keywords cost).
-        self._entries.append(Entry(
+        # Entry's fields in their order (see __init__ on why a tuple).
+        self._entries.append((
             next(self._ids), time.time(), scope["method"], scope["path"], scope.get("query_string", b""),
             content_type, body, size, exchange.wsfunction, status, recorder.body,
             recorder.content_type, (time.perf_counter() - started) * 1000, exchange.fault,
-            scope["headers"], endpoint.operation_id if endpoint else None,
+            tuple(scope["headers"]), endpoint.operation_id if endpoint else None,
             endpoint is not None or not _unmatched(exchange, status), recorder.detail, recorder.allow))
 
     def clear(self) -> int:
@@ -161,7 +160,7 @@ class RequestJournal:
 
     def entries(self) -> list[Entry]:
         """The entries, oldest first (a copy: the journal may grow while a query runs)."""
-        return list(self._entries)
+        return [Entry(*fields) for fields in self._entries]
 
     def as_dict(self, entry: Entry) -> dict[str, t.Any]:
         """The admin API's view of an entry: decoded, redacted, JSON-able."""

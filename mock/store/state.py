@@ -10,6 +10,8 @@ course drops its enrolments, groups, grade items, completions and metalinks.
 
 from __future__ import annotations
 
+import typing as t
+from collections.abc import Callable
 from typing import Any
 
 from nexsis_mock.store.memberships import Memberships
@@ -183,25 +185,38 @@ class State(Memberships):
         # Every NexSIS request logs: a log entry does not count as a change for `memo` (no memoised
         # value is derived from the logs), or no listing would survive the next request.
         version = self.version
-        if not isinstance(entry, LogEntry):
-            self._deferred_logs = True
         self._lappend(self.logs, entry)
         self.version = version
         self.bump_seq("log", entry.id)
 
+    def add_deferred_log(self, inputs: tuple[Any, ...], build: Callable[[tuple[Any, ...]], LogEntry]) -> None:
+        """A log entry kept as its inputs (log id first) until read, then ``build(inputs)``.
+
+        One tuple per entry instead of the two objects (entry and inputs) it was: up to
+        ``MAX_LOGS`` of them are kept, and every full collection of the cyclic GC walks them.
+        """
+        version = self.version
+        self._deferred_logs = True
+        self._build_log = build
+        self._lappend(self.logs, inputs)
+        self.version = version
+        self.bump_seq("log", inputs[0])
+
     def log_entries(self) -> list[LogEntry]:
         """The logs, oldest first, with entries deferred by the domain built now (in place).
 
-        A deferred entry is anything with ``materialize()`` (see ``nexsis_mock.domain``); reads of
-        the logs are rare, so one pass over them when something was deferred is cheap enough.
+        Reads of the logs are rare, so one pass over them when something was deferred is cheap
+        enough.
         """
         logs = self.logs
         if self._deferred_logs:
+            build = self._build_log
+            assert build is not None  # set with the first deferred entry
             for index, entry in enumerate(logs):
                 if not isinstance(entry, LogEntry):
-                    logs[index] = entry.materialize()
+                    logs[index] = build(entry)
             self._deferred_logs = False
-        return logs
+        return t.cast(list[LogEntry], logs)  # every entry is built now
 
     def trim_logs(self, keep: int) -> None:
         """Bound memory: keep the newest `keep` entries (called outside transactions)."""

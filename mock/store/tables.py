@@ -9,8 +9,8 @@ change by change and `Service.call` stays atomic without copying the state. Outs
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import typing as t
+from collections.abc import Callable
 from typing import Any
 
 from nexsis_mock.store.records import (
@@ -94,7 +94,10 @@ class Tables:
     """All entities of one simulated site, with O(1) indexes by internal id and by idnumber."""
 
     def __init__(self) -> None:
-        self._undo: list[Callable[[], None]] | None = None
+        # The open transaction's undo steps, each (function, *arguments): a tuple, not a closure
+        # (a closure and its cells were several allocations per change, on every write).
+        self._undo: list[tuple[Any, ...]] | None = None
+        self._transaction = _Transaction(self)
         # Bumped by every change made through the primitives below and by every rollback, so a
         # value derived from the state at one version is still right while the version is unchanged
         # (see `memo`).
@@ -155,28 +158,17 @@ class Tables:
         self.metalinks: dict[int, MetaLink] = {}
         self.meta_by_parent: dict[int, dict[int, MetaLink]] = {}  # parent -> child -> link
         self.meta_by_child: dict[int, dict[int, MetaLink]] = {}  # child -> parent -> link
-        self.logs: list[LogEntry] = []
+        self.logs: list[LogEntry | tuple[Any, ...]] = []  # tuples: deferred (State.add_deferred_log)
         self._deferred_logs = False
+        self._build_log: Callable[[tuple[Any, ...]], LogEntry] | None = None  # see State.add_deferred_log
         self.nexsis_keys: list[str] = []
         self.ws_tokens: dict[str, WsToken] = {}
 
     # ------------------------------------------------------------------ journal primitives
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Run a block atomically: on any exception every journalled change is undone."""
-        if self._undo is not None:  # nested: the outer transaction owns the journal
-            yield
-            return
-        self._undo = []
-        try:
-            yield
-        except BaseException:
-            undo, self._undo = self._undo, None
-            for step in reversed(undo):
-                step()
-            self.version += 1  # what was derived from the undone changes is stale now
-            raise
-        self._undo = None
+    def transaction(self) -> _Transaction:
+        """``with state.transaction():`` runs a block atomically: on any exception every
+        journalled change is undone. Nested, the outer transaction owns the journal."""
+        return self._transaction
 
     #: Most rows kept by `memo` at one time (a 1,000-enrolment listing is 1,000 rows).
     MEMO_MAX_ROWS = 50_000
@@ -211,10 +203,9 @@ class Tables:
         self.version += 1
         if self._undo is not None:
             if key in d:
-                old = d[key]
-                self._undo.append(lambda: d.__setitem__(key, old))
+                self._undo.append((dict.__setitem__, d, key, d[key]))
             else:
-                self._undo.append(lambda: d.pop(key, None))
+                self._undo.append((dict.pop, d, key, None))
         d[key] = value
 
     def _pop(self, d: dict, key: Any) -> Any:
@@ -223,7 +214,7 @@ class Tables:
         value = d.pop(key)
         self.version += 1
         if self._undo is not None:
-            self._undo.append(lambda: d.__setitem__(key, value))
+            self._undo.append((dict.__setitem__, d, key, value))
         return value
 
     def update(self, obj: Any, **fields: Any) -> None:
@@ -245,7 +236,7 @@ class Tables:
             return
         self.version += 1
         if self._undo is not None:
-            self._undo.append(lambda: setattr(obj, name, old))
+            self._undo.append((setattr, obj, name, old))
         setattr(obj, name, value)
 
     def _sadd(self, s: set, value: Any) -> None:
@@ -254,7 +245,7 @@ class Tables:
         s.add(value)
         self.version += 1
         if self._undo is not None:
-            self._undo.append(lambda: s.discard(value))
+            self._undo.append((set.discard, s, value))
 
     def _sdiscard(self, s: set, value: Any) -> None:
         if value not in s:
@@ -262,13 +253,13 @@ class Tables:
         s.discard(value)
         self.version += 1
         if self._undo is not None:
-            self._undo.append(lambda: s.add(value))
+            self._undo.append((set.add, s, value))
 
     def _lappend(self, lst: list, value: Any) -> None:
         lst.append(value)
         self.version += 1
         if self._undo is not None:
-            self._undo.append(lst.pop)
+            self._undo.append((list.pop, lst))
 
     def _lremove(self, lst: list, value: Any) -> None:
         try:
@@ -278,7 +269,7 @@ class Tables:
         del lst[index]
         self.version += 1
         if self._undo is not None:
-            self._undo.append(lambda: lst.insert(index, value))
+            self._undo.append((list.insert, lst, index, value))
 
     def _bucket(self, d: dict, key: Any, factory: Callable[[], Any]) -> Any:
         bucket = d.get(key)
@@ -292,7 +283,7 @@ class Tables:
         self.enrol_count = old + delta
         self.version += 1
         if self._undo is not None:
-            self._undo.append(lambda: setattr(self, "enrol_count", old))
+            self._undo.append((setattr, self, "enrol_count", old))
 
     def next_id(self, table: str) -> int:
         """Moodle ids come from sequences: never reused, even after a delete."""
@@ -311,3 +302,28 @@ class Tables:
         self._put(self.seq, table, value)
         self.version = version
 
+
+class _Transaction:
+    """``Tables.transaction()``: one reusable context manager per state (no generator per write)."""
+
+    __slots__ = ("depth", "tables")
+
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+        self.depth = 0
+
+    def __enter__(self) -> None:
+        self.depth += 1
+        if self.depth == 1:
+            self.tables._undo = []
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: t.Any) -> None:
+        self.depth -= 1
+        if self.depth:
+            return  # nested: the outer transaction owns the journal
+        tables = self.tables
+        undo, tables._undo = tables._undo, None
+        if kind is not None and undo is not None:
+            for step in reversed(undo):
+                step[0](*step[1:])
+            tables.version += 1  # what was derived from the undone changes is stale now

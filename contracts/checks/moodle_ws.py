@@ -90,6 +90,7 @@ class _ResultValidator:
     def __init__(self, schema: dict[str, Any]) -> None:
         import jsonschema
 
+        self.schema = schema
         self.slow = jsonschema.Draft4Validator(schema)
         try:
             import jsonschema_rs

@@ -26,6 +26,7 @@ from nexsis_contracts.proxy.exchange import Exchange
 from nexsis_openapi import codec, load_spec
 
 FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
 
 
 @dataclass
@@ -91,7 +92,14 @@ class Judge:
             verdict.not_judged = f"content-encoding {ex.header('content-encoding', True)!r}"
             return verdict
         case = self._case(info, params, ex)
-        response = _response(ex, body)
+        if info.api == "moodle-ws" and is_xml_call(params):
+            body, problem = _as_json(case, body)
+            if problem is not None:
+                verdict.violations.append(problem)
+                return verdict
+            response = _response(ex, body, content_type=JSON)
+        else:
+            response = _response(ex, body)
         verdict.response = response
         from nexsis_contracts.checks.selection import checks_for
 
@@ -157,13 +165,39 @@ def _prepared(ex: Exchange) -> requests.PreparedRequest:
     return prepared
 
 
-def _response(ex: Exchange, body: bytes) -> Any:
+def is_xml_call(params: dict[str, Any]) -> bool:
+    """Moodle answers in XML unless the call asks for JSON (``REST_FORMATS``: anything else is XML)."""
+    return params.get("moodlewsrestformat") != "json"
+
+
+def _as_json(case: Any, body: bytes) -> tuple[bytes, Violation | None]:
+    """An XML answer as the JSON body it stands for (`proxy/moodle_xml.py`), or why it is none."""
+    import orjson
+
+    from nexsis_contracts.checks.moodle_ws import result_validator
+    from nexsis_contracts.proxy import moodle_xml
+
+    validator = result_validator(case)
+    try:
+        read = moodle_xml.read(body, validator.schema if validator is not None else {})
+    except moodle_xml.NotMoodleXml as exc:
+        reason = f"XML answer is not Moodle's: {exc}"[:200]
+        return b"", Violation("ws_xml_response", reason, reason)
+    return orjson.dumps(read.value), None
+
+
+def _response(ex: Exchange, body: bytes, content_type: str | None = None) -> Any:
+    """The answer for the checks; `content_type` stands in for the wire's (an XML answer read as JSON)."""
     from schemathesis import Response
 
     headers: dict[str, list[str]] = {}
     for key, value in ex.response_headers:
+        if key.lower() == "content-type" and content_type is not None:
+            continue
         if key.lower() != "content-encoding":  # the body handed over is already decoded
             headers.setdefault(key.lower(), []).append(value)
+    if content_type is not None:
+        headers["content-type"] = [content_type]
     return Response(
         status_code=ex.status or 0,
         headers=headers,
@@ -271,8 +305,6 @@ def route(catalog: Catalog, ex: Exchange) -> tuple[OperationInfo | None, dict[st
         info = catalog.ws_functions.get(function) if isinstance(function, str) else None
         if info is None:
             return None, params, f"function {str(function)[:60]!r} not in the spec"
-        if params.get("moodlewsrestformat") != "json":
-            return info, params, "XML format (only JSON answers are checked)"
         return info, params, None
     found = catalog.match_nexsis(ex.method, path)
     if found is None:

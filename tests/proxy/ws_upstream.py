@@ -25,6 +25,7 @@ XML = "application/xml; charset=utf-8"
 @dataclass
 class Upstream:
     answers: dict[str, bytes] = field(default_factory=dict)  # wsfunction -> body
+    status: int = 200
 
     def app(self) -> Starlette:
         async def server(request: Request) -> Response:
@@ -32,6 +33,6 @@ class Upstream:
             params.update(codec.decode(await request.body()))
             body = self.answers.get(str(params.get("wsfunction")), b"null")
             xml = params.get("moodlewsrestformat", "xml") != "json"
-            return Response(body, 200, media_type=XML if xml else JSON)
+            return Response(body, self.status, media_type=XML if xml else JSON)
 
         return Starlette(routes=[Route(WS, server, methods=["GET", "POST"])])

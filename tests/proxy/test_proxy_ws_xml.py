@@ -39,16 +39,25 @@ def test_clean_xml_client_run_in_front_of_the_mock_draws_no_violation(tmp_path):
                 assert "<EXCEPTION" in _call(c, "tool_muprog_get_program_allocations", "xml", programid="999")
                 _call(c, "tool_muprog_source_cohort_get_cohorts", None, programid="1")
                 created = _call(
-                    c, "core_group_create_groups", None,
-                    **{"groups[0][courseid]": "2", "groups[0][name]": "PX XML group",
-                       "groups[0][description]": "<b>made</b> & sent in XML"},
+                    c,
+                    "core_group_create_groups",
+                    None,
+                    **{
+                        "groups[0][courseid]": "2",
+                        "groups[0][name]": "PX XML group",
+                        "groups[0][description]": "<b>made</b> & sent in XML",
+                    },
                 )
                 match = re.search(r'<KEY name="id"><VALUE>(\d+)</VALUE>', created)
                 assert match, created
-                assert "<EXCEPTION" in _call(c, "core_group_create_groups", "xml", **{"groups[0][courseid]": "2"})
+                assert "<EXCEPTION" in _call(
+                    c, "core_group_create_groups", "xml", **{"groups[0][courseid]": "2"}
+                )
                 deleted = _call(c, "core_group_delete_groups", "xml", **{"groupids[0]": match.group(1)})
                 assert "<RESPONSE>" in deleted and "<VALUE" not in deleted  # a function without result
-                bad = c.post(WS, data={"wstoken": "not-a-token", "wsfunction": "core_webservice_get_site_info"})
+                bad = c.post(
+                    WS, data={"wstoken": "not-a-token", "wsfunction": "core_webservice_get_site_info"}
+                )
                 assert "invalidtoken" in bad.text
         finally:
             code = proxy.stop()
@@ -66,10 +75,22 @@ def test_clean_xml_client_run_in_front_of_the_mock_draws_no_violation(tmp_path):
 def _allocation(**values: str | None) -> bytes:
     """One allocation as Moodle's xmlize_result writes it (every key of the description)."""
     fields = {
-        "id": "1", "programid": "1", "userid": "10", "sourceid": "2", "sourcetype": "cohort",
-        "archived": "0", "timeallocated": "1767193200", "timestart": "1767193200", "timedue": None,
-        "timeend": None, "timecompleted": None, "timecreated": "1767193200", "deletepossible": "0",
-        "archivepossible": "0", "restorepossible": "0", "editpossible": "1",
+        "id": "1",
+        "programid": "1",
+        "userid": "10",
+        "sourceid": "2",
+        "sourcetype": "cohort",
+        "archived": "0",
+        "timeallocated": "1767193200",
+        "timestart": "1767193200",
+        "timedue": None,
+        "timeend": None,
+        "timecompleted": None,
+        "timecreated": "1767193200",
+        "deletepossible": "0",
+        "archivepossible": "0",
+        "restorepossible": "0",
+        "editpossible": "1",
     }
     fields.update(values)
     keys = []
@@ -147,7 +168,11 @@ PLANTED = {
         "does not match its return schema at (root)",
     ),
     "not Moodle's XML": (b"<html><body>Fatal error</body></html>", "ws_xml_response", "<html>"),
-    "not XML at all": (b"Notice: Undefined index\n" + HEAD + b"<RESPONSE/>", "ws_xml_response", "well-formed"),
+    "not XML at all": (
+        b"Notice: Undefined index\n" + HEAD + b"<RESPONSE/>",
+        "ws_xml_response",
+        "well-formed",
+    ),
 }
 
 

@@ -293,7 +293,9 @@ def _ws_cases() -> list[Case]:
 CORPUS: list[Case] = [*_nexsis_cases(), *_odd_nexsis_cases(), *FLOAT_REFUSED, *_ws_cases()]
 
 
-def _raw_send(port: int, case: Case) -> Answer:
+def raw_exchange(port: int, case: Case) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A raw case sent as its bytes stand (no client normalises its URL): the status, the header
+    lines as (lowercased name, value) in the order sent, and the body up to the closed connection."""
     head = f"{case.method} {case.url} HTTP/1.1\r\nHost: 127.0.0.1\r\n{case.headers.get('raw', '')}" \
            "Connection: close\r\n\r\n"
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
@@ -303,12 +305,16 @@ def _raw_send(port: int, case: Case) -> Answer:
             data += chunk
     head_bytes, _, body = data.partition(b"\r\n\r\n")
     lines = head_bytes.decode("latin-1").split("\r\n")
-    headers = {}
+    headers = []
     for line in lines[1:]:
         name, _, value = line.partition(":")
-        if name.strip().lower() in COMPARED_HEADERS:
-            headers[name.strip().lower()] = value.strip()
-    return Answer(int(lines[0].split(" ")[1]), headers, body)
+        headers.append((name.strip().lower(), value.strip()))
+    return int(lines[0].split(" ")[1]), headers, body
+
+
+def _raw_send(port: int, case: Case) -> Answer:
+    status, lines, body = raw_exchange(port, case)
+    return Answer(status, {name: value for name, value in lines if name in COMPARED_HEADERS}, body)
 
 
 def _send(client: httpx.Client, port: int, case: Case) -> Answer:

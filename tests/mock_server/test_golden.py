@@ -21,7 +21,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socket
 import typing as t
 from collections.abc import Iterator
 from pathlib import Path
@@ -33,7 +32,7 @@ from nexsis_mock.app import create_app
 from nexsis_mock.domain import Service
 
 from .conftest import Served
-from .corpus import GOLDEN_CORPUS, NOW, Case
+from .corpus import GOLDEN_CORPUS, NOW, Case, raw_exchange
 
 GOLDEN = Path(__file__).resolve().parents[1] / "data" / "golden"
 #: Per-connection noise: never compared.
@@ -63,22 +62,12 @@ def decode_body(data: dict[str, str]) -> bytes:
 
 
 def _raw(port: int, case: Case) -> tuple[int, dict[str, str], bytes]:
-    head = f"{case.method} {case.url} HTTP/1.1\r\nHost: 127.0.0.1\r\n{case.headers.get('raw', '')}" \
-           "Connection: close\r\n\r\n"
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(head.encode("latin-1"))
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head_bytes, _, body = data.partition(b"\r\n\r\n")
-    lines = head_bytes.decode("latin-1").split("\r\n")
+    status, lines, body = raw_exchange(port, case)
     headers: dict[str, str] = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        key = name.strip().lower()
+    for key, value in lines:
         if key not in IGNORED_HEADERS:
-            headers[key] = f"{headers[key]}, {value.strip()}" if key in headers else value.strip()
-    return int(lines[0].split(" ")[1]), headers, body
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return status, headers, body
 
 
 def answer(client: httpx.Client, port: int, case: Case) -> dict[str, t.Any]:

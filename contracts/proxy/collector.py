@@ -39,6 +39,8 @@ class Collector:
         self.not_judged: Counter[str] = Counter()
         self.rules: Counter[str] = Counter()
         self.kept: list[dict[str, Any]] = []
+        self.notes: Counter[str] = Counter()  # advisory notes by rule (no effect on the exit code)
+        self.notes_kept: list[dict[str, Any]] = []
         self.exchanges = 0
         self.violations = 0
         self.started = time.monotonic()
@@ -69,6 +71,8 @@ class Collector:
         self._record(ex, verdict, secrets)
 
     def _record(self, ex: Exchange, verdict: Verdict, secrets: tuple[str, ...]) -> None:
+        for note in verdict.notes:
+            self._note(ex, verdict, note.rule, redact_text(note.reason, secrets), secrets)
         if verdict.not_judged:
             self.not_judged[verdict.not_judged] += 1
         if verdict.operation is None or verdict.api is None:
@@ -120,6 +124,22 @@ class Collector:
                     }
                 )
 
+    def _note(self, ex: Exchange, verdict: Verdict, rule: str, reason: str, secrets: tuple[str, ...]) -> None:
+        self.notes[rule] += 1
+        self.line(f"NOTE {verdict.operation} {rule}: {reason}")
+        if len(self.notes_kept) < MAX_KEPT:
+            self.notes_kept.append(
+                {
+                    "seq": self.exchanges,
+                    "api": verdict.api,
+                    "operation": verdict.operation,
+                    "rule": rule,
+                    "reason": reason,
+                    "request": ex.redacted_request(secrets),
+                    "response": ex.redacted_response(secrets),
+                }
+            )
+
     def line(self, text: str) -> None:
         print(text, file=self.out, flush=True)
 
@@ -164,16 +184,40 @@ class Collector:
                 for r in self.results.values()
             },
             "exchanges_with_violations": self.kept,
+            "advisories": {
+                "count": sum(self.notes.values()),
+                "rules": dict(self.notes),
+                "notes": self.notes_kept,
+            },
         }
         path = directory / "report.json"
         text = orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode()
         path.write_text(redact_text(text, secrets), encoding="utf-8")
+        markdown = directory / "report.md"
+        if self.notes and markdown.exists():
+            with markdown.open("a", encoding="utf-8") as fh:
+                fh.write(redact_text(self._notes_markdown(), secrets))
         return [*paths, path]
+
+    def _notes_markdown(self) -> str:
+        lines = [
+            "",
+            "## Advisory notes (not violations; no effect on the exit code)",
+            "",
+            "| # | operation | rule | reason |",
+            "|---|---|---|---|",
+        ]
+        for note in self.notes_kept:
+            reason = str(note["reason"]).replace("|", "\\|")
+            lines.append(f"| {note['seq']} | {note['operation']} | {note['rule']} | {reason} |")
+        return "\n".join(lines) + "\n"
 
     def summary(self) -> str:
         parts = [f"{self.exchanges} exchanges", f"{self.violations} violations"]
         if self.rules:
             parts.append(", ".join(f"{rule}: {n}" for rule, n in sorted(self.rules.items())))
+        if self.notes:
+            parts.append(f"{sum(self.notes.values())} advisory notes")
         skipped = sum(self.not_judged.values())
         if skipped:
             parts.append(f"{skipped} not judged")

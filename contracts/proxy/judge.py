@@ -22,6 +22,7 @@ from requests.structures import CaseInsensitiveDict
 
 from nexsis_contracts.catalog import Catalog, OperationInfo
 from nexsis_contracts.checks.common import is_envelope
+from nexsis_contracts.proxy.advisory import Note, invalid_request_accepted
 from nexsis_contracts.proxy.exchange import Exchange
 from nexsis_openapi import codec, load_spec
 
@@ -44,6 +45,7 @@ class Verdict:
     violations: list[Violation] = field(default_factory=list)
     not_judged: str | None = None  # why no check could look at it (unknown path, XML format...)
     response: Any = None  # the schemathesis Response judged (for outcome counting)
+    notes: list[Note] = field(default_factory=list)  # advisory, never violations (proxy/advisory.py)
 
 
 class Judge:
@@ -110,6 +112,14 @@ class Judge:
         unauthenticated = _unauthenticated_success(info, params, ex, response)
         if unauthenticated:
             verdict.violations.append(unauthenticated)
+        if info.api == "moodle-ws":
+            try:
+                answer = response.json()
+            except ValueError:
+                return verdict
+            note = invalid_request_accepted(info.operation_id, params, ex.status or 0, answer)
+            if note is not None:
+                verdict.notes.append(note)
         return verdict
 
     def _case(self, info: OperationInfo, params: dict[str, Any], ex: Exchange) -> Any:

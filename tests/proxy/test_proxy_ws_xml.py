@@ -64,6 +64,7 @@ def test_clean_xml_client_run_in_front_of_the_mock_draws_no_violation(tmp_path):
     report = proxy.report()
     assert report["violations"] == 0, report["exchanges_with_violations"]
     assert report["not_judged"] == {}  # XML exchanges are judged now, none skipped
+    assert report["advisories"]["count"] == 0, report["advisories"]  # the mock refuses what Moodle refuses
     assert code == 0, proxy.output + proxy.stderr
     judged = {key: op["exchanges"] for key, op in report["operations"].items()}
     assert judged["moodle-ws:core_group_create_groups"] == 2

@@ -154,14 +154,11 @@ class Display:
 
 
 def exit_code(result: Any, settings: Any) -> int:
-    """Violations > cut by the time budget > --require-success unmet > conformant."""
-    if result.failed or result.cleanup_failed:
-        return EXIT_VIOLATIONS
-    if result.budget_exhausted:
-        return EXIT_INCOMPLETE
-    if settings.require_success and result.without_success:
-        return EXIT_VIOLATIONS
-    return EXIT_CONFORMANT
+    """The exit code of the run's verdict (`RunResult.verdict`: violations > records left behind >
+    cut by the time budget > --require-success unmet > conformant)."""
+    # The verdict reads --require-success from the run's settings summary (runner.Run writes it).
+    del settings
+    return {"incomplete": EXIT_INCOMPLETE, "conformant": EXIT_CONFORMANT}.get(result.verdict, EXIT_VIOLATIONS)
 
 
 def main(args: argparse.Namespace) -> int:

@@ -142,7 +142,7 @@ def _session_run(config: pytest.Config) -> Any:
         try:
             run.start()
         except Unreachable as exc:
-            run.start_error = f"nexsis: {exc}"
+            run.start_error = f"nexsis-contracts: {exc}"  # exc starts with the API name ("nexsis: ...")
             if not hasattr(config, "workerinput"):
                 # As `nexsis check`: a wrong --nexsis-base-url or a refused token is exit 3, not
                 # a page of failed tests. (An xdist worker cannot end the session: its tests fail,

@@ -129,6 +129,33 @@ class RunResult:
         return any(r.failures for r in self.results)
 
     @property
+    def verdict(self) -> str:
+        """The run's one verdict, in the order `cli.exit_code` decides the exit code by.
+
+        Every report prints this word, so a report never says "conformant" for a run whose exit
+        code says otherwise (cut by the time budget: exit 4; `--require-success` unmet: exit 1).
+        """
+        if self.failed:
+            return "violations"
+        if self.cleanup_failed:
+            return "records_left"
+        if self.budget_exhausted:
+            return "incomplete"
+        if self.settings_summary.get("require_success") and self.without_success:
+            return "unverified"
+        return "conformant"
+
+    @property
     def without_success(self) -> list[OperationResult]:
         """Operations (not scenarios) whose success schema no answer verified."""
         return [r for r in self.results if r.kind == "operation" and not r.success_seen]
+
+
+#: How the reports word a run's verdict (`RunResult.verdict`).
+VERDICT_LABELS = {
+    "violations": "VIOLATIONS FOUND",
+    "records_left": "RECORDS LEFT BEHIND (cleanup failed)",
+    "incomplete": "INCOMPLETE (time budget exhausted)",
+    "unverified": "UNVERIFIED OPERATIONS (--require-success)",
+    "conformant": "conformant",
+}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from nexsis_contracts.reporting.model import coverage
-from nexsis_contracts.results import RunResult
+from nexsis_contracts.results import VERDICT_LABELS, RunResult
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse}"
@@ -24,8 +24,8 @@ def render(run: RunResult) -> str:
         f"</head><body><h1>{title} report</h1>",
         f"<p>Target <code>{e(s['base_url'])}</code>, mode <code>{e(s['mode'])}</code>, seed <code>{s['seed']}"
         f"</code>, {run.requests} requests in {run.duration:.1f}s. Verdict: "
-        f"<b class='{'fail' if run.failed else 'pass'}'>"
-        f"{'VIOLATIONS FOUND' if run.failed else 'conformant'}</b>"
+        f"<b class='{'pass' if run.verdict == 'conformant' else 'fail'}'>"
+        f"{e(VERDICT_LABELS[run.verdict])}</b>"
         + (f" <b class='unverified'>({n} unverified)</b>" if (n := len(run.without_success)) else "")
         + (" (interrupted)" if run.interrupted else "")
         + (" (cut short by the time budget)" if run.budget_exhausted else "")

@@ -44,7 +44,7 @@ def _operation(r: OperationResult) -> dict[str, Any]:
 def as_data(run: RunResult) -> dict[str, Any]:
     return {
         "version": VERSION,
-        "verdict": "violations" if run.failed else "conformant",
+        "verdict": run.verdict,
         "unverified": [f"{r.api}:{r.name}" for r in run.without_success],
         "settings": run.settings_summary,
         **{name: getattr(run, name) for name in _RUN_FIELDS},

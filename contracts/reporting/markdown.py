@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from nexsis_contracts.reporting.model import UNVERIFIED, coverage
-from nexsis_contracts.results import RunResult
+from nexsis_contracts.results import VERDICT_LABELS, RunResult
 
 
 def _cell(text: object) -> str:
@@ -21,7 +21,7 @@ def render(run: RunResult) -> str:
         f"- Requests: {run.requests}; duration {run.duration:.1f}s"
         + ("; **interrupted**" if run.interrupted else "")
         + ("; **time budget exhausted**" if run.budget_exhausted else ""),
-        f"- Verdict: **{'VIOLATIONS FOUND' if run.failed else 'conformant'}**"
+        f"- Verdict: **{VERDICT_LABELS[run.verdict]}**"
         + (
             " (**cut short by the time budget**: exit code 4 unless violations were found)"
             if run.budget_exhausted

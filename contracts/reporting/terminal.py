@@ -8,7 +8,7 @@ plain text, not rich markup: URLs and bodies hold `[...]` (PHP bracket notation)
 from __future__ import annotations
 
 from nexsis_contracts.reporting.model import UNVERIFIED
-from nexsis_contracts.results import FailureRecord, RunResult, format_counts
+from nexsis_contracts.results import VERDICT_LABELS, FailureRecord, RunResult, format_counts
 
 
 def reason(f: FailureRecord) -> str:
@@ -35,7 +35,7 @@ def verdict_line(run: RunResult) -> str:
     """The run in one line: what a CI log's last line should say."""
     operations = [r for r in run.results if r.kind == "operation"]
     failed = sum(1 for r in run.results if r.failures)
-    head = f"VIOLATIONS in {failed} of {len(run.results)} tests" if failed else "conformant"
+    head = f"VIOLATIONS in {failed} of {len(run.results)} tests" if failed else VERDICT_LABELS[run.verdict]
     unverified = len(run.without_success)
     return (
         f"nexsis check: {head}; {len(operations) - unverified} of {len(operations)} operations "

@@ -182,6 +182,12 @@ def test_missing_success_is_flagged_and_fails_with_require_success(mock_url, tmp
     assert "getCertificationAllocation" in proc.stderr
     junit = (Path(tmp_path) / "b" / "junit.xml").read_text()
     assert 'type="success_required"' in junit
+    # Every report says what the exit code says (it said "conformant" with exit 1).
+    assert json.loads((tmp_path / "b" / "report.json").read_text())["verdict"] == "unverified"
+    markdown = (tmp_path / "b" / "report.md").read_text()
+    assert "Verdict: **UNVERIFIED OPERATIONS (--require-success)**" in markdown
+    assert "conformant" not in proc.stdout.splitlines()[-1]
+    assert json.loads((tmp_path / "a" / "report.json").read_text())["verdict"] == "conformant"
 
 
 @pytest.mark.slow

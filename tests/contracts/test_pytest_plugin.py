@@ -128,6 +128,7 @@ def test_wrong_base_url_ends_the_session_with_exit_3_and_the_hint(faulty):
     assert proc.returncode == 3, proc.stdout + proc.stderr
     output = proc.stdout + proc.stderr
     assert "answered a 404" in output and "hint: --base-url is the Moodle site root" in output
+    assert "nexsis-contracts: nexsis: GET" in output and "nexsis: nexsis:" not in output
 
 
 def test_wrong_base_url_under_xdist_exits_3_with_the_hint(faulty):

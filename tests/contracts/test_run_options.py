@@ -124,6 +124,9 @@ def test_time_budget_stops_the_run_cleans_up_and_exits_4(faulty, tmp_path):
     # ignored the budget would have started every operation and the scenarios.
     data = json.loads((tmp_path / "r" / "report.json").read_text())
     assert data["budget_exhausted"] is True
+    assert data["verdict"] == "incomplete"  # what exit 4 says (it said "conformant")
+    assert "Verdict: **INCOMPLETE (time budget exhausted)**" in report
+    assert "INCOMPLETE" in (tmp_path / "r" / "report.html").read_text()
     started = [op["name"] for op in data["operations"] if op["kind"] == "operation"]
     assert started and set(started) < set(operations), started
     assert not [op["name"] for op in data["operations"] if op["kind"] == "scenario"]

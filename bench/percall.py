@@ -143,6 +143,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--profile", action="store_true", help="cProfile the (first) scenario instead")
     parser.add_argument("--top", type=int, default=45)
     parser.add_argument("--mock-only", action="store_true", help="no ceiling rounds (to sample with py-spy)")
+    parser.add_argument("--serve", action="store_true",
+                        help="rounds on request: read 'KEY N' (or 'ceiling KEY N') lines, answer us/req; "
+                             "two such processes driven in turn compare two checkouts on a busy machine")
     args = parser.parse_args(argv)
     import uvloop
 
@@ -156,6 +159,15 @@ def main(argv: list[str] | None = None) -> int:
 
     async def run() -> None:
         mock, base = Driver(app), Driver(ceiling)
+        if args.serve:
+            print("ready", flush=True)
+            for line in sys.stdin:
+                *target, key, count = line.split()
+                reqs = BY_KEY[key].build(site).requests
+                driver = base if target == ["ceiling"] else mock
+                cost = await _measure(driver, raw_requests(reqs[0], int(count) + 50))
+                print(f"{cost * 1e6:.3f}", flush=True)
+            return
         if args.profile:
             req = BY_KEY[keys[0]].build(site).requests[0]
             raws = raw_requests(req, args.n)

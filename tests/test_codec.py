@@ -190,3 +190,28 @@ def test_the_same_names_with_other_values_decode_as_qs_codec_does(pairs: list, v
         except IndexError:
             return
         assert list(codec.decode(body).items()) == list(expected.items())
+
+
+def _outcome(fn, *args) -> tuple:
+    try:
+        return ("ok", list(fn(*args).items()))
+    except codec.CodecError as exc:
+        return (type(exc).__name__, str(exc))
+
+
+_values = st.sampled_from(["", "1", "x", "a%20b", "+", "%00", "%5B0%5D", "%ff", "%C3%A9", "%"])
+
+
+@given(_pairs, st.lists(_values, min_size=8, max_size=8), st.lists(_values, min_size=8, max_size=8))
+@example([("a", "1"), ("%ff", "2")], ["1"] * 8, ["%ff"] * 8)
+@example([("a[x]", "1"), ("[", "%ff"), ("a[y]", "")], ["1"] * 8, ["", "%ff", "2"] + ["1"] * 5)
+def test_a_body_decoded_by_its_names_plan_is_decoded_as_pair_by_pair(pairs: list, first: list,
+                                                                     second: list) -> None:
+    """``decode`` replays the plan made for a sequence of names (cached) with each body's values:
+    the same answer as decoding pair by pair, and the same refusal (type and words) when a name
+    or a value is refused, for the body that made the plan and for later bodies with the names."""
+    for values in (first, second):
+        body = "&".join(f"{k}={values[i]}" for i, (k, _) in enumerate(pairs))
+        direct = _outcome(codec._decode_pairs, [p.partition("=") for p in body.split("&") if p],
+                          codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS)
+        assert _outcome(codec.decode, body) == direct

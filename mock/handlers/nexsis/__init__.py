@@ -97,7 +97,7 @@ def text(params: dict[str, Any], name: str, *, limit: int = 1333) -> str | None:
     value = params.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):  # (not a per-call union)
         raise bad_request(f"{name} must be a string")
     value = str(value)
     if len(value) > limit:

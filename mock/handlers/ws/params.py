@@ -51,34 +51,41 @@ def _place(where: Where) -> str:
     return parts[0] + "".join(f"[{p}]" for p in parts[1:])
 
 
-def _int(value: Any, where: Where) -> int:
-    if isinstance(value, bool):
+def _int(value: Any, parent: Where, key: Any) -> int:
+    if type(value) is str:  # what a form sends: decided first
+        if _INT_RE.match(value):
+            number = int(value)
+            if str(number) == value and -_PHP_INT_MAX - 1 <= number <= _PHP_INT_MAX:
+                return number
+    elif isinstance(value, bool):
         return int(value)
-    if isinstance(value, int):
+    elif isinstance(value, int):
         return value
-    if isinstance(value, float) and value.is_integer():
+    elif isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and _INT_RE.match(value) and value == str(int(value)):
+    elif isinstance(value, str) and _INT_RE.match(value) and value == str(int(value)):
         number = int(value)
         if -_PHP_INT_MAX - 1 <= number <= _PHP_INT_MAX:
             return number
-    raise invalid(f"{_place(where)}: the value is {_show(value)}, the server was expecting \"int\" type")
+    raise invalid(f"{_place((parent, key))}: the value is {_show(value)}, the server was expecting "
+                  f"\"int\" type")
 
 
-def _bool(value: Any, where: Where) -> bool:
+def _bool(value: Any, parent: Where, key: Any) -> bool:
     if isinstance(value, bool):
         return value
     if value in (0, 1) or value in ("0", "1"):
         return bool(int(value))
-    raise invalid(f"{_place(where)}: the value is {_show(value)}, the server was expecting \"bool\" type")
+    raise invalid(f"{_place((parent, key))}: the value is {_show(value)}, the server was expecting "
+                  f"\"bool\" type")
 
 
-def _text(param: str) -> Callable[[Any, Where], Any]:
+def _text(param: str) -> Validator:
     pattern = {"PARAM_ALPHANUM": _ALPHANUM_RE, "PARAM_ALPHANUMEXT": _ALPHANUMEXT_RE,
                "PARAM_PLUGIN": _ALPHANUMEXT_RE}.get(param)
     tags = param == "PARAM_TEXT"
 
-    def clean(value: Any, where: Where) -> Any:
+    def clean(value: Any, parent: Where, key: Any) -> Any:
         if isinstance(value, bool):
             value = "1" if value else ""
         text = value if isinstance(value, str) else str(value)
@@ -86,13 +93,17 @@ def _text(param: str) -> Callable[[Any, Where], Any]:
         # value its cleaning changes. Other control characters survive Moodle's cleaning: kept.
         if (pattern is not None and not pattern.match(text)) or (tags and (_TAG_RE.search(text)
                                                                            or "\x00" in text)):
-            raise invalid(f"{_place(where)}: the value is {_show(value)}, which {param} cleaning changes")
+            raise invalid(f"{_place((parent, key))}: the value is {_show(value)}, which {param} cleaning "
+                          f"changes")
         return text
 
     return clean
 
 
-Validator = Callable[[Any, Where], Any]
+#: ``check(value, parent, key)``: the value found at ``key`` of the structure at ``parent``; the
+#: place (``(parent, key)``) is built only when a value is refused. ``_ROOT`` is the parameters'.
+Validator = Callable[[Any, Where, Any], Any]
+_ROOT = object()
 
 
 def _compile_value(desc: dict[str, Any]) -> Validator:
@@ -100,14 +111,14 @@ def _compile_value(desc: dict[str, Any]) -> Validator:
     scalar: Validator = _int if param == "PARAM_INT" else _bool if param == "PARAM_BOOL" else _text(param)
     allownull = desc.get("allownull", True)
 
-    def value_(value: Any, where: Where) -> Any:
+    def value_(value: Any, parent: Where, key: Any) -> Any:
         if value is None:
             if allownull:
                 return None
-            raise invalid(f"{_place(where)}: null is not allowed")
-        if isinstance(value, dict | list):
-            raise invalid(f"{_place(where)}: scalar type expected, array or object received")
-        return scalar(value, where)
+            raise invalid(f"{_place((parent, key))}: null is not allowed")
+        if isinstance(value, (dict, list)):  # a tuple: `dict | list` builds a union per call
+            raise invalid(f"{_place((parent, key))}: scalar type expected, array or object received")
+        return scalar(value, parent, key)
 
     return value_
 
@@ -115,40 +126,57 @@ def _compile_value(desc: dict[str, Any]) -> Validator:
 def _compile_multiple(desc: dict[str, Any]) -> Validator:
     item = compile_description(desc["content"])
 
-    def multiple(value: Any, where: Where) -> Any:
+    def multiple(value: Any, parent: Where, key: Any) -> Any:
+        where = None if key is _ROOT else (parent, key)
         if isinstance(value, dict):
             items = list(value.values())  # PHP arrays with string keys are arrays too
         elif isinstance(value, list):
             items = value
         else:
             raise invalid(f"{_place(where)}: only arrays accepted, the bad value is {_show(value)}")
-        return [item(v, (where, i)) for i, v in enumerate(items)]
+        return [item(v, where, i) for i, v in enumerate(items)]
 
     return multiple
 
 
-def _compile_single(desc: dict[str, Any]) -> Validator:
-    keys = [(key, sub["required"], sub.get("default"), compile_description(sub))
-            for key, sub in desc["keys"].items()]
-    names = frozenset(desc["keys"])
-    top = desc["kind"] == "function_parameters"
+_NO_DEFAULT = object()
 
-    def single(value: Any, where: Where) -> Any:
+
+def _fixed_default(default: Any, check: Validator) -> Any:
+    """A default's cleaned value when it is the same for every call (a scalar Moodle accepts)."""
+    if default is None:
+        return None
+    try:
+        cleaned = check(default, None, "")
+    except MoodleError:
+        return _NO_DEFAULT  # refused: cleaned per call, so the refusal names its place
+    return cleaned if isinstance(cleaned, (str, int, float, bool)) else _NO_DEFAULT
+
+
+def _compile_single(desc: dict[str, Any]) -> Validator:
+    keys = []
+    for key, sub in desc["keys"].items():
+        check, default = compile_description(sub), sub.get("default")
+        fixed = _fixed_default(default, check) if sub["required"] == "default" else None
+        keys.append((key, sub["required"], default, check, fixed))
+    names = frozenset(desc["keys"])
+
+    def single(value: Any, parent: Where, key: Any) -> Any:
+        where = None if key is _ROOT else (parent, key)
         if not isinstance(value, dict):
             if isinstance(value, list) and not value:
                 value = {}
             else:
                 raise invalid(f"{_place(where)}: only arrays accepted, the bad value is {_show(value)}")
         result: dict[str, Any] = {}
-        for key, required, default, check in keys:
-            place = (None if top else where, key)
-            if key not in value:
+        for name, required, default, check, fixed in keys:
+            if name not in value:
                 if required == "required":
-                    raise invalid(f"{_place(where)}: missing required key in single structure: {key}")
+                    raise invalid(f"{_place(where)}: missing required key in single structure: {name}")
                 if required == "default":
-                    result[key] = None if default is None else check(default, place)
+                    result[name] = fixed if fixed is not _NO_DEFAULT else check(default, where, name)
                 continue
-            result[key] = check(value[key], place)
+            result[name] = check(value[name], where, name)
         if len(value) > len(result) or not names.issuperset(value):
             extra = [k for k in value if k not in names]
             if extra:
@@ -175,7 +203,7 @@ def compile_description(desc: dict[str, Any]) -> Validator:
 
 def validate(desc: dict[str, Any], value: Any) -> Any:
     """Moodle's ``validate_parameters`` for one description: the cleaned value, or ``invalidparameter``."""
-    return compile_description(desc)(value, None)
+    return compile_description(desc)(value, None, _ROOT)
 
 
 def validate_function(function: str, params: dict[str, Any]) -> dict[str, Any]:

@@ -167,7 +167,7 @@ class Collector:
         from nexsis_contracts.reporting import write_reports
 
         secrets = tuple(self.secrets)
-        paths = write_reports(self.run_result(upstream), directory, secrets)
+        paths = write_reports(self.run_result(upstream), directory, secrets, skip=("report.json",))
         document = {
             "upstream": upstream,
             "duration": round(time.monotonic() - self.started, 3),

@@ -132,7 +132,11 @@ class JudgingProcess:
         if self.lost or self.proc.returncode is not None:
             self.lost += len(batch)
             return
-        payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # never expected (bytes and strings only); the feeder must not die
+            self.lost += len(batch)
+            return
         try:
             self.proc.stdin.write(FRAME.pack(len(payload)))
             self.proc.stdin.write(payload)

@@ -60,6 +60,10 @@ def test_refused_calls_answered_with_a_result_are_noted_not_violated(tmp_path):
     assert "## Advisory notes" in (tmp_path / "report.md").read_text()
     assert WS_TOKEN not in (tmp_path / "report.json").read_text()
     assert f"{len(REFUSED)} advisory notes" in proxy.output
+    # The proxy's own report.json, written once (not the suite's, then overwritten).
+    assert [line for line in proxy.output.splitlines() if line.endswith("report.json")] == [
+        f"report: {tmp_path / 'report.json'}"
+    ]
 
 
 def test_an_exception_to_a_refused_call_is_no_note_and_xml_answers_are_read(tmp_path):

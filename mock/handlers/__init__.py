@@ -22,7 +22,16 @@ from nexsis_mock.store.state import State
 Handler = Callable[["Ctx", dict[str, Any]], Any]
 
 __all__ = ["NEXSIS", "WS", "Ctx", "Handler", "MoodleError", "NexsisError", "Operation", "Result",
-           "load_all", "nexsis_op", "ws_function"]
+           "load_all", "nexsis_op", "trim", "ws_function"]
+
+#: What PHP's `trim()` removes, with which Moodle trims names. Python's `str.strip()` removes more
+#: (every Unicode space, `\x1c`-`\x1f`, U+0085): "\u00a0Bob" kept its no-break space in Moodle only.
+PHP_TRIM = " \t\n\r\0\x0b"
+
+
+def trim(value: str) -> str:
+    """PHP's `trim($value)`."""
+    return value.strip(PHP_TRIM)
 
 
 class NexsisError(Exception):

@@ -16,7 +16,7 @@ from typing import Any
 
 from nexsis_mock.store.memberships import Memberships
 from nexsis_mock.store.records import Category, Course, GradeItem, LogEntry, User
-from nexsis_mock.store.tables import ENROL_PLUGINS, ROLE_BY_ID, ROLES, TABLES, MemoRows
+from nexsis_mock.store.tables import ENROL_PLUGINS, ROLE_BY_ID, ROLES, TABLES, MemoRows, unique_shortname
 
 __all__ = ["ENROL_PLUGINS", "ROLES", "ROLE_BY_ID", "TABLES", "MemoRows", "State"]
 
@@ -128,7 +128,8 @@ class State(Memberships):
         self._put(self.courses, course.id, course)
         if course.idnumber:
             self._put(self.course_by_idnumber, course.idnumber, course.id)
-        self._put(self.course_by_shortname, course.shortname, course.id)
+        if unique_shortname(course.shortname):
+            self._put(self.course_by_shortname, course.shortname, course.id)
         self.bump_seq("course", course.id)
         if course.id not in self.course_item:
             itemid = self.next_id("gradeitem") if gradeitem is None else gradeitem
@@ -136,8 +137,10 @@ class State(Memberships):
 
     def update_course(self, course: Course, **changes: Any) -> None:
         if "shortname" in changes and changes["shortname"] != course.shortname:
-            self._pop(self.course_by_shortname, course.shortname)
-            self._put(self.course_by_shortname, changes["shortname"], course.id)
+            if unique_shortname(course.shortname):
+                self._pop(self.course_by_shortname, course.shortname)
+            if unique_shortname(changes["shortname"]):
+                self._put(self.course_by_shortname, changes["shortname"], course.id)
         if "idnumber" in changes and changes["idnumber"] != course.idnumber:
             if course.idnumber:
                 self._pop(self.course_by_idnumber, course.idnumber)
@@ -177,7 +180,8 @@ class State(Memberships):
         self._pop(self.courses, courseid)
         if course.idnumber:
             self._pop(self.course_by_idnumber, course.idnumber)
-        self._pop(self.course_by_shortname, course.shortname)
+        if unique_shortname(course.shortname):
+            self._pop(self.course_by_shortname, course.shortname)
 
 
     # ------------------------------------------------------------------ logs

@@ -38,6 +38,16 @@ from nexsis_mock.store.records import (
     WsToken,
 )
 
+
+def unique_shortname(shortname: str) -> bool:
+    """Whether Moodle's create_course checks this short name for uniqueness: `!empty($shortname)`.
+
+    PHP's `empty()` holds for "" and "0", so several courses may share those; the index keeps only
+    the names Moodle keeps unique (a taken "" was a 400 the real site never gives).
+    """
+    return shortname not in ("", "0")
+
+
 #: Moodle's standard role archetypes: shortname -> (id, display name).
 ROLES: dict[str, tuple[int, str]] = {
     "manager": (1, "Manager"),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexsis_mock.handlers import Ctx, nexsis_op
+from nexsis_mock.handlers import Ctx, nexsis_op, trim
 from nexsis_mock.handlers.nexsis import (
     bad_request,
     conflict,
@@ -16,6 +16,7 @@ from nexsis_mock.handlers.nexsis import (
     text,
 )
 from nexsis_mock.store.records import Course
+from nexsis_mock.store.tables import unique_shortname
 
 
 def course_row(ctx: Ctx, course: Course) -> dict[str, Any]:
@@ -45,14 +46,15 @@ def put_course(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     path = text(params, "categorypath", limit=1000)
     cid = state.course_by_idnumber.get(idnumber)
     if shortname is not None:
-        shortname = shortname.strip()
+        shortname = trim(shortname)
     elif cid is None:
         # Moodle's create_course needs a shortname; the plugin has the external id to give it.
         shortname = idnumber
     if cid is None and fullname is None:
         fullname = shortname
-    # Empty strings are stored as sent: Moodle's create_course and update_course refuse none.
-    if shortname is not None:
+    # Empty strings are stored as sent: Moodle's create_course and update_course refuse none, and
+    # check only a short name that is not PHP-empty ("" and "0" may be shared).
+    if shortname is not None and unique_shortname(shortname):
         owner = state.course_by_shortname.get(shortname)
         if owner is not None and state.courses[owner].idnumber != idnumber:
             raise conflict(f"Short name {shorten(shortname)!r} is already used by another course")
@@ -62,7 +64,7 @@ def put_course(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         course = Course(
             id=state.next_id("course"),
             shortname=shortname,
-            fullname=fullname.strip(),
+            fullname=trim(fullname),
             idnumber=idnumber,
             category=category,
             startdate=startdate or 0,
@@ -74,7 +76,7 @@ def put_course(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     course = state.courses[cid]
     changes: dict[str, Any] = {}
     if fullname is not None:
-        changes["fullname"] = fullname.strip()
+        changes["fullname"] = trim(fullname)
     if shortname is not None:
         changes["shortname"] = shortname
     if startdate is not None:

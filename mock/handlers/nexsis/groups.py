@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexsis_mock.handlers import Ctx, nexsis_op
+from nexsis_mock.handlers import Ctx, nexsis_op, trim
 from nexsis_mock.handlers.nexsis import (
     bad_request,
     conflict,
@@ -54,11 +54,11 @@ def put_course_group(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     description = text(params, "description", limit=65535)
     if name is not None:
         # Empty is a name: Moodle's groups_create_group and groups_update_group refuse none (E29).
-        name = name.strip()
+        name = trim(name)
     group = state.group_by_idnumber(course.id, idnumber)
     if name is None and group is None:
         # Moodle needs a group name; the plugin has the external id to give it (E29).
-        name = idnumber.strip()
+        name = trim(idnumber)
     if name is not None:
         other = state.group_named(course.id, name)
         if other is not None and other is not group:

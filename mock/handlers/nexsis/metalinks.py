@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexsis_mock.handlers import Ctx, nexsis_op
+from nexsis_mock.handlers import Ctx, nexsis_op, trim
 from nexsis_mock.handlers.nexsis import bad_request, conflict, find_course, not_found, shorten, text
 from nexsis_mock.store.records import Course, Group, MetaLink
 
@@ -74,9 +74,9 @@ def get_metalink(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
 
 def _target_group(ctx: Ctx, parent: Course, params: dict[str, Any]) -> int | None:
     state = ctx.state
-    mode = (text(params, "group", limit=50) or "").strip()
-    name = (text(params, "groupname", limit=254) or "").strip()
-    idnumber = (text(params, "groupid", limit=100) or "").strip()
+    mode = trim(text(params, "group", limit=50) or "")
+    name = trim(text(params, "groupname", limit=254) or "")
+    idnumber = trim(text(params, "groupid", limit=100) or "")
     if not mode and not idnumber:
         return None
     if idnumber:

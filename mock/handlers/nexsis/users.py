@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from nexsis_mock.handlers import Ctx, nexsis_op
+from nexsis_mock.handlers import Ctx, nexsis_op, trim
 from nexsis_mock.handlers.nexsis import bad_request, conflict, find_user, ident, shorten, text
 from nexsis_mock.store.records import User
 
@@ -40,9 +40,9 @@ def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
     if username is None and uid is None:
         # Moodle needs a username to create a user; the plugin has the external id to give it,
         # cleaned as PARAM_USERNAME cleans (lower case, only the characters a username may hold).
-        username = _NOT_USERNAME_RE.sub("", idnumber.strip().lower())
+        username = _NOT_USERNAME_RE.sub("", trim(idnumber).lower())
     if username is not None:
-        username = username.strip().lower()
+        username = trim(username).lower()
         if not _USERNAME_RE.match(username):
             raise bad_request(
                 f"username {shorten(username)!r} is invalid: use lower-case letters, digits and _ - . @ only"
@@ -57,9 +57,9 @@ def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
             id=state.next_id("user"),
             username=username,
             idnumber=idnumber,
-            firstname=(fields["firstname"] or "").strip(),
-            lastname=(fields["lastname"] or "").strip(),
-            email=(fields["email"] or "").strip(),
+            firstname=trim(fields["firstname"] or ""),
+            lastname=trim(fields["lastname"] or ""),
+            email=trim(fields["email"] or ""),
             auth="nexsis",
             timecreated=ctx.now,
             timemodified=ctx.now,
@@ -68,7 +68,7 @@ def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         return user_row(user)
     user = state.users[uid]
     changes: dict[str, str | int] = {
-        name: value.strip() for name, value in fields.items() if value is not None
+        name: trim(value) for name, value in fields.items() if value is not None
     }
     if username is not None:
         changes["username"] = username

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nexsis_mock.handlers import Ctx, MoodleError, ws_function
+from nexsis_mock.handlers import Ctx, MoodleError, trim, ws_function
 from nexsis_mock.handlers.ws import has_capability, invalid_parameter, missing_record, require_capability
 from nexsis_mock.store.records import Group
 from nexsis_openapi.moodle import IDNUMBER_TAKEN
@@ -56,8 +56,8 @@ def create_groups(ctx: Ctx, params: dict[str, Any]) -> list[dict[str, Any]]:
         courseid = spec["courseid"]
         validate_course_context(ctx, courseid)
         require_capability(ctx, "moodle/course:managegroups")
-        name = spec["name"].strip()
-        idnumber = (spec.get("idnumber") or "").strip()
+        name = trim(spec["name"])
+        idnumber = trim(spec.get("idnumber") or "")
         if not name or state.group_named(courseid, name) is not None:
             raise invalid_parameter()
         # groups_create_group: PHP's empty() skips the check for "" and "0"; a taken idnumber is

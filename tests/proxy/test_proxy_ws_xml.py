@@ -190,3 +190,58 @@ def test_xml_exception_with_http_500_is_reported(tmp_path):
     report = _through(tmp_path, body, status_code=500)
     rules = {v["rule"] for v in report["exchanges_with_violations"]}
     assert {"ws_exception_envelope", "not_a_server_error"} <= rules, rules
+
+
+def _observed(xml_only: bool) -> list[dict]:
+    """What a real Moodle 5.0 answered to form requests (tests/data/moodle-ws-observed.jsonl)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "data" / "moodle-ws-observed.jsonl"
+    out = []
+    for line in path.read_text().splitlines():
+        entry = json.loads(line)
+        form = entry["request"]["headers"].get("Content-Type", "").startswith("application/x-www-form")
+        xml = entry["response"]["body"].lstrip().startswith("<?xml")
+        if form and entry["request"]["method"] == "POST" and (xml or not xml_only):
+            out.append(entry)
+    return out
+
+
+@pytest.mark.parametrize("xml_only", [True, False], ids=["xml", "all"])
+def test_real_moodle_answers_draw_no_violation_and_no_note(tmp_path, xml_only):
+    """Each request a real Moodle answered, replayed in order to an upstream that gives the very
+    answer it gave: no violation (XML or JSON) and no advisory note (a note on a call Moodle
+    answered with a result would claim a refusal that did not happen)."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    observed = _observed(xml_only)
+    assert len(observed) >= (2 if xml_only else 40)
+    pending = list(observed)
+
+    async def replay(request: Request) -> Response:
+        recorded = pending.pop(0)
+        assert await request.body() == recorded["request"]["body"].encode()
+        answer = recorded["response"]
+        return Response(answer["body"].encode(), answer["status"], headers=answer["headers"])
+
+    with ServerThread(Starlette(routes=[Route(WS, replay, methods=["POST"])])) as server:
+        proxy = ProxyProcess(server.url, report_dir=tmp_path)
+        try:
+            with httpx.Client(base_url=proxy.url, timeout=30, trust_env=False) as client:
+                for entry in observed:
+                    headers = {"Content-Type": "application/x-www-form-urlencoded"}
+                    sent = client.post(WS, content=entry["request"]["body"].encode(), headers=headers)
+                    assert sent.status_code == entry["response"]["status"]
+        finally:
+            code = proxy.stop()
+    report = proxy.report()
+    assert report["violations"] == 0, report["exchanges_with_violations"]
+    assert report["advisories"]["count"] == 0, report["advisories"]["notes"]
+    assert report["exchanges"] == len(observed)
+    if xml_only:
+        assert report["not_judged"] == {}
+    assert code == 0

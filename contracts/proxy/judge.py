@@ -6,6 +6,9 @@ form body), turned into a schemathesis ``Case`` and ``Response``, and judged by 
 ``nexsis check`` uses for positive traffic (`checks.selection.checks_for` with authentication taken
 as confirmed: schemathesis' ``ignored_auth`` sends probes, which a proxy must never do). One rule is
 passive and lives here: an answer of success to a request that carried no credentials at all.
+A web-service answer in XML is first read into the JSON value it stands for (`proxy/moodle_xml.py`)
+and then judged the same way; a call Moodle refuses answered with a result is an advisory note
+(`proxy/advisory.py`), not a violation.
 """
 
 from __future__ import annotations
@@ -49,7 +52,7 @@ class Verdict:
 
 
 class Judge:
-    """Loads both specs once; `judge` is synchronous and meant for one worker thread."""
+    """Loads both specs once; `judge` is synchronous, run one exchange at a time in the judging process."""
 
     def __init__(self, upstream: str) -> None:
         import schemathesis

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -54,7 +55,7 @@ FAULT_RULES = {
 }
 
 
-def _check(server_url: str, tmp_path: Path, *extra: str) -> tuple[int, str, str]:
+def _check(server_url: str, tmp_path: Path, *extra: str, ops: str = FAULTY_OPS) -> tuple[int, str, str]:
     config = tmp_path / "contracts.yaml"
     config.write_text(CONFIG)
     report = tmp_path / "report"
@@ -62,7 +63,7 @@ def _check(server_url: str, tmp_path: Path, *extra: str) -> tuple[int, str, str]
         "--base-url",
         server_url,
         "-o",
-        FAULTY_OPS,
+        ops,
         "--max-examples",
         "6",
         "--seed",
@@ -112,3 +113,41 @@ def test_reports_render_and_hold_no_token(faulty, tmp_path):
     for token in (NEXSIS_TOKEN, WS_TOKEN, WS_NOCAP_TOKEN):
         for name, text in (("junit", junit), ("html", html), ("md", report), ("console", output)):
             assert token not in text, f"token leaked into {name}"
+
+
+# -- the rules whose faults live in faults_rules.py: a run over the reads they need ----------------------
+#: The faulty server's operations plus the reads `faults_rules.py` serves (kept out of FAULTY_OPS, which
+#: other tests count and diff against the mock).
+RULE_OPS = FAULTY_OPS + ",listUserEnrolments,listCourseEnrolments,tool_muprog_get_programs"
+#: fault -> (operation, rule): the ONLY failure the run may report.
+RULE_FAULTS = {
+    "enrol_plugin_ignored": ("listUserEnrolments", "plugin_filter_ignored"),
+    "programs_fieldvalues_ignored": ("tool_muprog_get_programs", "fieldvalues_filter_ignored"),
+}
+
+
+def _fired(tmp_path: Path) -> set[tuple[str, str]]:
+    """(operation, rule) of every failure in the run's report.json."""
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    return {(op["name"], f["check"]) for op in data["operations"] for f in op["failures"]}
+
+
+def test_rule_reads_conformant_when_faults_are_off(faulty, tmp_path):
+    server, _state = faulty
+    code, report, output = _check(server.url, tmp_path, ops=RULE_OPS)
+    assert code == 0, output + report
+    assert _fired(tmp_path) == set()
+    data = json.loads((tmp_path / "report" / "report.json").read_text())
+    ran = {op["name"]: set(op["checks_run"]) for op in data["operations"]}
+    # The rules ran (found nothing), they were not skipped for want of data.
+    for operation, rule in RULE_FAULTS.values():
+        assert rule in ran.get(operation, set()), (operation, ran.get(operation))
+
+
+@pytest.mark.parametrize("fault", sorted(RULE_FAULTS))
+def test_each_rule_fault_fires_only_its_rule(faulty, tmp_path, fault):
+    server, _state = faulty
+    set_faults(server, fault)
+    code, _report, output = _check(server.url, tmp_path, ops=RULE_OPS)
+    assert code == 1, output
+    assert _fired(tmp_path) == {RULE_FAULTS[fault]}, output

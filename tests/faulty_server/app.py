@@ -23,6 +23,7 @@ from starlette.routing import Route
 from nexsis_openapi import codec, load_spec
 from tests.faulty_server import faults_accept as accept
 from tests.faulty_server import faults_effects as effects
+from tests.faulty_server import faults_rules as rules
 from tests.faulty_server import links
 
 NEXSIS_TOKEN = "faulty-nexsis-token-4d2c"
@@ -41,6 +42,7 @@ FAULTS = {
     "ws_capability_ignored",  # the no-capability token may write
     *accept.FAULTS_ACCEPT,  # classes 1 and 5 (faults_accept.py)
     *effects.FAULTS_EFFECTS,  # classes 2, 3, 4 and 6 (faults_effects.py)
+    *rules.FAULTS_RULES,  # the reads of the remaining filter rules (faults_rules.py)
 }
 PREFIX = "/enrol/nexsis/api/index.php"
 _SEGMENT = "[^/]+"
@@ -188,7 +190,7 @@ def create_app(state: State | None = None) -> Starlette:
             return JSONResponse({"message": "pong"})
         if path == "/logs" and method == "GET":
             return accept.logs(st.faults, request)
-        linked = links.nexsis(st, method, path)
+        linked = links.nexsis(st, method, path) or rules.nexsis(st, request, path)
         if linked is not None:
             return linked
         m = re.fullmatch(f"/(user|course)/({_SEGMENT})", path)
@@ -299,7 +301,11 @@ def create_app(state: State | None = None) -> Starlette:
                 f"Sorry, but you do not currently have permissions to do that ({_capability(function)}).",
             )
         with st.lock:
-            return effects.ws_call(st, function, params) or _ws_call(st, function, params)
+            return (
+                effects.ws_call(st, function, params)
+                or rules.ws_call(st, function, params, _invalid(st), can_view=token == WS_TOKEN)
+                or _ws_call(st, function, params)
+            )
 
     async def admin(request: Request) -> Response:
         if request.method == "POST":
@@ -410,6 +416,7 @@ SERVED = (
     "core_group_create_groups",
     "core_group_delete_groups",
     "core_webservice_get_site_info",
+    "tool_muprog_get_programs",
 )
 _ADVANCED = (
     "usecomments",

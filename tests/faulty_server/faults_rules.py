@@ -1,0 +1,147 @@
+"""Reads the suite's filter rules need, served like the mock, each with the fault its rule exists for.
+
+Without these operations the rules `plugin_filter_ignored` (listUserEnrolments) and
+`fieldvalues_filter_ignored` (tool_muprog_get_programs) could only be shown not to raise a false
+alarm; here each one has a planted fault that makes a well-formed, schema-valid answer which only
+a second read that knows what it asked for can see through. `app.py` calls `nexsis` and `ws_call`
+before its own routes; with no fault on they answer as the mock does.
+
+Enrolments are the ones `links.py` keeps (enrolled through NexSIS: plugin `nexsis`, role student).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import unquote
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+FAULTS_RULES = {
+    # class 5: filters not honoured
+    "enrol_plugin_ignored": "GET /user/{id}/enrol ignores plugin: every enrolment is listed",
+    "programs_fieldvalues_ignored": "tool_muprog_get_programs ignores fieldvalues: every program is answered",
+}
+
+_SEGMENT = "[^/]+"
+#: The faulty site's programs (ids 1 and 2, as `app._ws_call` allocates to), as Moodle answers them.
+PROGRAMS = {
+    number: {
+        "id": number,
+        "contextid": 1,
+        "fullname": f"Program {name}",
+        "idnumber": f"PRG-{number}",
+        "description": f"<p>Program {name} (seed data)</p>",
+        "descriptionformat": 1,
+        "presentationjson": "[]",
+        "publicaccess": False,
+        "archived": False,
+        "creategroups": False,
+        "timeallocationstart": None,
+        "timeallocationend": None,
+        "startdatejson": '{"type":"allocation"}',
+        "duedatejson": '{"type":"notset"}',
+        "enddatejson": '{"type":"notset"}',
+        "timecreated": 1795402458,
+        "sources": ["cohort", "manual"],
+        "cohortids": [],
+    }
+    for number, name in ((1, "One"), (2, "Two"))
+}
+_PROGRAM_FIELDS = {"id", "contextid", "fullname", "idnumber", "publicaccess", "public", "archived"}
+_INT = re.compile(r"^\s*[+-]?[0-9]+\s*$")
+
+
+def _err(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse({"error": code, "message": message}, status_code=status)
+
+
+def nexsis(st: Any, request: Request, path: str) -> Response | None:
+    """The enrolment lists (`GET /user/{id}/enrol`, `GET /course/{id}/enrol`), else None."""
+    if request.method != "GET":
+        return None
+    m = re.fullmatch(f"/user/({_SEGMENT})/enrol", path)
+    if m:
+        return _user_enrolments(st, unquote(m.group(1)), request.query_params.get("plugin"))
+    m = re.fullmatch(f"/course/({_SEGMENT})/enrol", path)
+    if m:
+        return _course_enrolments(st, unquote(m.group(1)))
+    return None
+
+
+def _user_enrolments(st: Any, user: str, plugin: str | None) -> Response:
+    if user not in st.users:
+        return _err(404, "not_found", f"No user {user}.")
+    if plugin is not None and not plugin.strip():
+        return _err(400, "invalid_parameter", "plugin cannot be empty")
+    if "enrol_plugin_ignored" in st.faults:
+        plugin = None
+    rows = []
+    for (who, course), _when in sorted(st.enrolments.items()):
+        if who != user or course not in st.courses or (plugin is not None and plugin != "nexsis"):
+            continue
+        record = st.courses[course]
+        rows.append(
+            {
+                "courseid": course,
+                "fullname": record.get("fullname", ""),
+                "shortname": record.get("shortname", ""),
+                "startdate": record.get("startdate", 0),
+                "roles": ["student"],
+            }
+        )
+    return JSONResponse(rows)
+
+
+def _course_enrolments(st: Any, course: str) -> Response:
+    if course not in st.courses:
+        return _err(404, "not_found", f"No course {course}.")
+    rows = []
+    for number, ((who, where), when) in enumerate(sorted(st.enrolments.items()), start=1):
+        user = st.users.get(who)
+        if where != course or user is None:
+            continue
+        rows.append(
+            {
+                "userenrol_id": str(number),
+                "enrol": "nexsis",
+                "enrolstatus": "0",
+                "enrolstartdate": str(when),
+                "enrolenddate": "0",
+                "firstname": user.get("firstname", ""),
+                "lastname": user.get("lastname", ""),
+                "email": user.get("email", ""),
+                "idnumber": who,
+                "role": "Student",
+            }
+        )
+    return JSONResponse(rows)
+
+
+def ws_call(
+    st: Any, function: str, p: dict[str, Any], invalid: Response, *, can_view: bool
+) -> Response | None:
+    """tool_muprog_get_programs (`invalid`: the site's invalidparameter answer; a token without
+    tool/muprog:view gets `[]`, as on a real site), else None."""
+    if function != "tool_muprog_get_programs":
+        return None
+    criteria: dict[str, str] = {}
+    for item in p["fieldvalues"]:
+        field, value = item["field"], item["value"]
+        if field not in _PROGRAM_FIELDS or field in criteria:
+            return invalid
+        criteria["publicaccess" if field == "public" else field] = value
+    if "programs_fieldvalues_ignored" in st.faults:
+        criteria = {}
+    if not can_view:
+        return JSONResponse([])
+    rows = [row for row in PROGRAMS.values() if all(_matches(row[f], v) for f, v in criteria.items())]
+    return JSONResponse(rows)
+
+
+def _matches(column: Any, value: str) -> bool:
+    """A column compared with the bound text as PostgreSQL would (integers and booleans cast)."""
+    if isinstance(column, int):  # bool too
+        return bool(_INT.match(value)) and int(value.strip()) == int(column)
+    return str(column) == value

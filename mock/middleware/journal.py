@@ -25,8 +25,6 @@ from nexsis_openapi import codec
 from nexsis_openapi.moodle import WS_PATH
 from nexsis_openapi.redact import redact, redact_text
 
-from .limits import LimitedReceive
-
 __all__ = ["DEFAULT_JOURNAL_SIZE", "Entry", "Recorder", "RequestJournal"]
 
 DEFAULT_JOURNAL_SIZE = 1000
@@ -106,6 +104,24 @@ class Recorder:
             self.body = self.body + chunk if self.body else chunk
         await self.send(message)
 
+    async def answer(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """A whole answer (``render.respond``): noted as ``__call__`` would, sent as its two messages."""
+        self.started = True
+        self.status = status
+        for name, value in headers:
+            if name == b"content-type":
+                self.content_type = value.decode("latin-1")
+            elif name == b"x-mock-detail":
+                self.detail = value.decode("latin-1")
+            elif name == b"allow":
+                self.allow = value.decode("latin-1")
+        send = self.send
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if len(self.body) < self.keep:
+            chunk = bytes(body[: self.keep - len(self.body)])
+            self.body = self.body + chunk if self.body else chunk
+        await send({"type": "http.response.body", "body": body})
+
 
 class RequestJournal:
     """A bounded, append-only log of API requests (admin and UI requests are not recorded).
@@ -137,8 +153,6 @@ class RequestJournal:
         scope = exchange.scope
         endpoint = exchange.endpoint
         body, size = exchange.body, exchange.body_size
-        if isinstance(body, LimitedReceive):
-            size, body = body.size, bytes(body.prefix)
         raw_type = exchange.heads.get(b"content-type") if body else None
         content_type = "" if raw_type is None else raw_type.decode("latin-1")
         status = recorder.status

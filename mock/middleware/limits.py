@@ -1,4 +1,4 @@
-"""Input limits checked before Connexion sees a request: size, encoding, and a bounded body reader.
+"""Input limits checked before a request is decoded: size, encoding, and a bounded body reader.
 
 Each limit is a documented refusal (mock/README.md), raised as ``LimitExceeded`` and answered by
 the error mapping as a NexSIS JSON error or a Moodle envelope; none changes state.
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from urllib.parse import unquote_to_bytes
 
-from starlette.types import Message, Receive, Scope
+from starlette.types import Receive, Scope
 
-__all__ = ["DEFAULT_MAX_BODY", "BodyTooLarge", "LimitExceeded", "LimitedReceive", "check_encoding",
+__all__ = ["DEFAULT_MAX_BODY", "BodyTooLarge", "LimitExceeded", "check_encoding",
            "declared_length", "parse_length", "read_body"]
 
 #: Default request body limit (1 MiB): far above any real NexSIS or WS call.
@@ -31,6 +31,8 @@ class LimitExceeded(Exception):
 class BodyTooLarge(LimitExceeded):
     status = 413
     code = "payload_too_large"
+    prefix = b""  # (read_body) the body's first bytes read, for the journal
+    size = 0
 
 
 def _utf8(raw: bytes, what: str) -> None:
@@ -76,30 +78,12 @@ def _too_large(limit: int) -> BodyTooLarge:
     return BodyTooLarge(f"the request body exceeds the mock's limit of {limit} bytes")
 
 
-class LimitedReceive:
-    """A ``receive`` that counts body bytes, keeps a prefix for the journal, and stops at the limit."""
+async def read_body(receive: Receive, limit: int, keep: int = 0) -> bytes:
+    """The whole body, refusing more than ``limit`` bytes without reading the rest.
 
-    def __init__(self, receive: Receive, limit: int, keep: int) -> None:
-        self._receive = receive
-        self.limit = limit
-        self.keep = keep
-        self.size = 0
-        self.prefix = bytearray()
-
-    async def __call__(self) -> Message:
-        message = await self._receive()
-        if message["type"] == "http.request":
-            chunk = message.get("body", b"")
-            self.size += len(chunk)
-            if self.size > self.limit:
-                raise _too_large(self.limit)
-            if len(self.prefix) < self.keep:
-                self.prefix += chunk[: self.keep - len(self.prefix)]
-        return message
-
-
-async def read_body(receive: Receive, limit: int) -> bytes:
-    """The whole body, refusing more than ``limit`` bytes without reading the rest."""
+    The refusal carries what a journal keeps of it: the first ``keep`` bytes read before the
+    limit was passed (``BodyTooLarge.prefix``) and the bytes counted (``.size``).
+    """
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -109,7 +93,9 @@ async def read_body(receive: Receive, limit: int) -> bytes:
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:
-            raise _too_large(limit)
+            exc = _too_large(limit)
+            exc.prefix, exc.size = b"".join(chunks)[:keep], size
+            raise exc
         chunks.append(chunk)
         if not message.get("more_body", False):
             break

@@ -40,7 +40,7 @@ from .conformance import nonconforming
 from .errors import ERROR_CODES, detail_header
 from .faults import FaultStore
 from .journal import RequestJournal
-from .limits import BodyTooLarge, LimitedReceive, LimitExceeded, check_encoding, parse_length, read_body
+from .limits import BodyTooLarge, LimitExceeded, check_encoding, parse_length, read_body
 from .moodle import WSCall, decode_call
 from .prefer import PreferError, forced_answer, preferences
 from .render import NEXSIS_JSON, dumps, encode, respond, ws_answer
@@ -61,7 +61,7 @@ class Exchange:
     send: t.Any  # the journal's recorder (it knows whether the answer started)
     #: Each request header name's first value, looked up once instead of scanned for by each step.
     heads: dict[bytes, bytes]
-    body: bytes | LimitedReceive = b""
+    body: bytes = b""  # what the journal keeps of the request body (its first bytes)
     body_size: int = 0
     wsfunction: str | None = None
     fault: str | None = None
@@ -116,8 +116,7 @@ class Pipeline:
         except LimitExceeded as exc:
             await self._nexsis_error(ex, exc.status, exc.message)
             return
-        # 2. decode: the body is read (bounded) only once validation needs it
-        ex.body = limited = LimitedReceive(ex.receive, self.max_body, self.journal.keep)
+        # 2. decode: the body is read (bounded) only once validation needs it (_read_body)
         # 3. find the endpoint
         relative = scope["path"][len(NEXSIS_PREFIX):]
         found = self.table.match(scope["method"], relative) if relative else Miss(404)
@@ -139,7 +138,7 @@ class Pipeline:
                 return
             # 6. validate, once: parameters, then content type and body
             typed_path = endpoint.check_parameters(scope, path_params)
-            params = await self._nexsis_params(ex, endpoint, limited, typed_path, bool(length))
+            params = await self._nexsis_params(ex, endpoint, typed_path, bool(length))
             # 7. Service.call
             result = await self._call("nexsis", endpoint.operation_id, params, token)
         except Unauthorized as exc:
@@ -160,15 +159,15 @@ class Pipeline:
         content = b"" if result.body is None else encode(result.body, dumps)
         await respond(ex.send, result.status, content, result.headers, NEXSIS_JSON)
 
-    async def _nexsis_params(self, ex: Exchange, endpoint: Endpoint, limited: LimitedReceive,
-                             typed_path: dict[str, t.Any], declared: bool) -> dict[str, t.Any]:
+    async def _nexsis_params(self, ex: Exchange, endpoint: Endpoint, typed_path: dict[str, t.Any],
+                             declared: bool) -> dict[str, t.Any]:
         """Path + query + body in one dict, as ``Service.call`` takes them (CONVENTIONS.md)."""
         params: dict[str, t.Any] = {}
         if endpoint.body is not None:
             mime, _ = bodies.media_type(ex.heads.get(b"content-type"), endpoint)
             bodies.check_media_type(endpoint, mime)
             body = await bodies.parse_body(endpoint, mime, declared,
-                                           lambda: read_body(limited, self.max_body))
+                                           lambda: self._read_body(ex))
             if bodies.check_body(body):
                 if isinstance(body, dict):
                     params.update(body)
@@ -181,6 +180,17 @@ class Pipeline:
                     params[name[:-2] if name.endswith("[]") else name] = value
         params.update(typed_path)
         return params
+
+    async def _read_body(self, ex: Exchange) -> bytes:
+        """The request body, bounded; its first bytes and size noted for the journal."""
+        keep = self.journal.keep
+        try:
+            raw = await read_body(ex.receive, self.max_body, keep)
+        except BodyTooLarge as exc:
+            ex.body, ex.body_size = exc.prefix, exc.size
+            raise
+        ex.body, ex.body_size = raw[:keep], len(raw)
+        return raw
 
     async def _nexsis_forced(self, ex: Exchange, endpoint: Endpoint, prefs: dict[str, str]) -> None:
         try:

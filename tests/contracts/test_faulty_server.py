@@ -55,9 +55,11 @@ FAULT_RULES = {
 }
 
 
-def _check(server_url: str, tmp_path: Path, *extra: str, ops: str = FAULTY_OPS) -> tuple[int, str, str]:
+def _check(
+    server_url: str, tmp_path: Path, *extra: str, ops: str = FAULTY_OPS, config_text: str = CONFIG
+) -> tuple[int, str, str]:
     config = tmp_path / "contracts.yaml"
-    config.write_text(CONFIG)
+    config.write_text(config_text)
     report = tmp_path / "report"
     proc = run_check(
         "--base-url",
@@ -118,11 +120,18 @@ def test_reports_render_and_hold_no_token(faulty, tmp_path):
 # -- the rules whose faults live in faults_rules.py: a run over the reads they need ----------------------
 #: The faulty server's operations plus the reads `faults_rules.py` serves (kept out of FAULTY_OPS, which
 #: other tests count and diff against the mock).
-RULE_OPS = FAULTY_OPS + ",listUserEnrolments,listCourseEnrolments,tool_muprog_get_programs"
+RULE_OPS = (
+    FAULTY_OPS
+    + ",listUserEnrolments,listCourseEnrolments,tool_muprog_get_programs,getCourseGrades,getCategoryGrades"
+)
+#: The seed course and its grade category are the NexSIS sandbox of these runs (grades need them).
+RULE_CONFIG = CONFIG + "  nexsis: {courses: [SEED-C1], categories: ['1']}\n"
 #: fault -> (operation, rule): the ONLY failure the run may report.
 RULE_FAULTS = {
     "enrol_plugin_ignored": ("listUserEnrolments", "plugin_filter_ignored"),
     "programs_fieldvalues_ignored": ("tool_muprog_get_programs", "fieldvalues_filter_ignored"),
+    "grades_pagesize_ignored": ("getCourseGrades", "pagesize_not_honoured"),
+    "category_userid_ignored": ("getCategoryGrades", "userid_filter_ignored"),
 }
 
 
@@ -133,10 +142,12 @@ def _fired(tmp_path: Path) -> set[tuple[str, str]]:
 
 
 def test_rule_reads_conformant_when_faults_are_off(faulty, tmp_path):
-    server, _state = faulty
-    code, report, output = _check(server.url, tmp_path, ops=RULE_OPS)
+    server, state = faulty
+    code, report, output = _check(server.url, tmp_path, ops=RULE_OPS, config_text=RULE_CONFIG)
     assert code == 0, output + report
     assert _fired(tmp_path) == set()
+    assert "SEED-C1" in state.courses and not [c for c in state.courses if c.startswith("NXCK")]
+    assert not [u for u in state.users if u.startswith("NXCK")] and not state.enrolments
     data = json.loads((tmp_path / "report" / "report.json").read_text())
     ran = {op["name"]: set(op["checks_run"]) for op in data["operations"]}
     # The rules ran (found nothing), they were not skipped for want of data.
@@ -148,6 +159,6 @@ def test_rule_reads_conformant_when_faults_are_off(faulty, tmp_path):
 def test_each_rule_fault_fires_only_its_rule(faulty, tmp_path, fault):
     server, _state = faulty
     set_faults(server, fault)
-    code, _report, output = _check(server.url, tmp_path, ops=RULE_OPS)
+    code, _report, output = _check(server.url, tmp_path, ops=RULE_OPS, config_text=RULE_CONFIG)
     assert code == 1, output
     assert _fired(tmp_path) == {RULE_FAULTS[fault]}, output

@@ -1,12 +1,15 @@
 """Reads the suite's filter rules need, served like the mock, each with the fault its rule exists for.
 
-Without these operations the rules `plugin_filter_ignored` (listUserEnrolments) and
-`fieldvalues_filter_ignored` (tool_muprog_get_programs) could only be shown not to raise a false
+Without these operations the rules `plugin_filter_ignored` (listUserEnrolments),
+`fieldvalues_filter_ignored` (tool_muprog_get_programs), `pagesize_not_honoured` (getCourseGrades)
+and `userid_filter_ignored` (getCategoryGrades) could only be shown not to raise a false
 alarm; here each one has a planted fault that makes a well-formed, schema-valid answer which only
 a second read that knows what it asked for can see through. `app.py` calls `nexsis` and `ws_call`
 before its own routes; with no fault on they answer as the mock does.
 
 Enrolments are the ones `links.py` keeps (enrolled through NexSIS: plugin `nexsis`, role student).
+Grades: the seed course has three graded users and one grade category (`SEED_GRADES`); a user
+enrolled later is listed, not graded yet.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ FAULTS_RULES = {
     # class 5: filters not honoured
     "enrol_plugin_ignored": "GET /user/{id}/enrol ignores plugin: every enrolment is listed",
     "programs_fieldvalues_ignored": "tool_muprog_get_programs ignores fieldvalues: every program is answered",
+    "grades_pagesize_ignored": "GET /course/{id}/grade ignores pagesize: every grade on one page",
+    "category_userid_ignored": "GET /course/{id}/categorygrade/{cat} ignores userid[]: every user's grade",
 }
 
 _SEGMENT = "[^/]+"
@@ -49,6 +54,9 @@ PROGRAMS = {
     }
     for number, name in ((1, "One"), (2, "Two"))
 }
+#: Graded users of the seed course (a sandbox course of the tests), and its one grade category.
+SEED_COURSE, SEED_CATEGORY = "SEED-C1", "1"
+SEED_GRADES = (("SEED-U1", "72.50000"), ("SEED-G2", "64.00000"), ("SEED-G3", None))
 _PROGRAM_FIELDS = {"id", "contextid", "fullname", "idnumber", "publicaccess", "public", "archived"}
 _INT = re.compile(r"^\s*[+-]?[0-9]+\s*$")
 
@@ -67,7 +75,96 @@ def nexsis(st: Any, request: Request, path: str) -> Response | None:
     m = re.fullmatch(f"/course/({_SEGMENT})/enrol", path)
     if m:
         return _course_enrolments(st, unquote(m.group(1)))
+    m = re.fullmatch(f"/course/({_SEGMENT})/grade", path)
+    if m:
+        return _course_grades(st, unquote(m.group(1)), request)
+    m = re.fullmatch(f"/course/({_SEGMENT})/categorygrade/({_SEGMENT})", path)
+    if m:
+        return _category_grades(st, unquote(m.group(1)), unquote(m.group(2)), request)
     return None
+
+
+def _grades(st: Any, course: str) -> list[tuple[str, str | None]]:
+    """(user idnumber, final grade) of a course: the seed course's graded users, then every user
+    enrolled meanwhile (not graded yet)."""
+    seeded = list(SEED_GRADES) if course == SEED_COURSE else []
+    known = {user for user, _grade in seeded}
+    enrolled = sorted(u for (u, c) in st.enrolments if c == course and u not in known and u in st.users)
+    return seeded + [(user, None) for user in enrolled]
+
+
+def _course_grades(st: Any, course: str, request: Request) -> Response:
+    if course not in st.courses:
+        return _err(404, "not_found", f"No course {course}.")
+    q = request.query_params
+    size, page = q.get("pagesize"), q.get("page", "0")
+    if (size is not None and not (size.isdigit() and int(size) >= 1)) or not page.isdigit():
+        return _err(400, "invalid_parameter", "pagesize >= 1 and page >= 0 are integers.")
+    rows = [
+        {
+            "userid": user,
+            "courseid": course,
+            "rawfinalgrade": grade,
+            "rawgrademax": "100.00000",
+            "gradeletter": None if grade is None else "B",
+            "gradepercent": None if grade is None else f"{float(grade) / 100:.4f}",
+            "feedback": None,
+            "timemodified": None if grade is None else "2026-11-02T08:00:00+00:00",
+        }
+        for user, grade in _grades(st, course)
+    ]
+    if size is not None and "grades_pagesize_ignored" not in st.faults:
+        rows = rows[int(page) * int(size) : (int(page) + 1) * int(size)]
+    return JSONResponse(rows)
+
+
+def _category_grades(st: Any, course: str, category: str, request: Request) -> Response:
+    if course not in st.courses:
+        return _err(404, "not_found", f"No course {course}.")
+    if (course, category) != (SEED_COURSE, SEED_CATEGORY):
+        return _err(404, "not_found", f"No grade category {category} in course {course}.")
+    users = request.query_params.getlist("userid[]")
+    if any(not u.strip() for u in users):
+        return _err(400, "invalid_parameter", "userid[] items cannot be empty")
+    if "category_userid_ignored" in st.faults:
+        users = []
+    rows = [
+        _category_row(number, user, grade)
+        for number, (user, grade) in enumerate(_grades(st, course), start=1)
+        if not users or user in users
+    ]
+    return JSONResponse(rows)
+
+
+def _category_row(number: int, user: str, grade: str | None) -> dict[str, Any]:
+    """A `grade_grades` row of the category's grade item, with the user's external id."""
+    return {
+        "gradeid": str(500 + number),
+        "categoryid": SEED_CATEGORY,
+        "user_idnumber": user,
+        "itemid": "41",
+        "internal_userid": str(300 + number),
+        "rawgrade": None,
+        "rawgrademax": "100.00000",
+        "rawgrademin": "0.00000",
+        "rawscaleid": None,
+        "usermodified": None,
+        "finalgrade": grade,
+        "hidden": "0",
+        "locked": "0",
+        "locktime": "0",
+        "exported": "0",
+        "overridden": "0",
+        "excluded": "0",
+        "feedback": None,
+        "feedbackformat": "0",
+        "information": None,
+        "informationformat": "0",
+        "timecreated": None,
+        "timemodified": "1793606400" if grade is not None else None,
+        "aggregationstatus": "used" if grade is not None else "novalue",
+        "aggregationweight": "1.00000" if grade is not None else None,
+    }
 
 
 def _user_enrolments(st: Any, user: str, plugin: str | None) -> Response:

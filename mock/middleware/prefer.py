@@ -6,9 +6,11 @@ documents and never reaches the domain: nothing changes, nothing is logged by Ne
 after authentication (a forced answer is no way around the token) and before validation.
 
 - ``code=N``: N must be a status the operation documents (else 400). The body is the response's
-  example (``example=NAME`` picks a named one); without one, an error status gets the API's error
-  form and a status whose response has no content an empty body; any other is a 422 (the spec
-  gives nothing to answer with).
+  first example (``example=NAME`` picks a named one; NexSIS's are the vendor document's, named
+  ``document``); without one, an error status gets the API's error form, a response without
+  content or without a schema an empty body, and any other a body built from the response
+  schema (``static_body``, Prism's static mode: deterministic, validated when built; a schema
+  it cannot build a valid body from is a 422 naming why).
 - ``example=NAME`` alone: the first documented response (by status) holding that named example.
 - Web services answer HTTP 200 as Moodle always does, so only ``code=200`` is documented; the
   examples are whole answers (results or exception envelopes) and are rendered in the call's format.
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from starlette.types import Scope
 
 from ..endpoints import Endpoint
+from .static_body import StaticBodyError, static_body
 
 __all__ = ["Forced", "PreferError", "forced_answer", "preferences"]
 
@@ -97,8 +100,11 @@ def forced_answer(endpoint: Endpoint, prefs: dict[str, str], error_body: t.Calla
             return Forced(code, error_body(code), applied)
         if not has_content:
             return Forced(code, None, applied)
-        raise PreferError(422, f"Prefer: code={code}: {endpoint.operation_id} documents no example "
-                               f"for {code} to answer with")
+        try:
+            return Forced(code, static_body(endpoint, code), applied)
+        except StaticBodyError as exc:
+            raise PreferError(422, f"Prefer: code={code}: {endpoint.operation_id} documents no example "
+                                   f"for {code} and {exc}") from None
     assert name is not None
     seen: list[tuple[str, t.Any]] = []
     for code in documented:

@@ -6,10 +6,21 @@ after each test, so a forced answer that reached the domain would show.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
+from connexion.json_schema import resolve_refs
+from openapi_schema_validator import OAS30ReadValidator
+
+from nexsis_mock.endpoints import table
+from nexsis_mock.middleware.conformance import nonconforming
+from nexsis_mock.middleware.prefer import PreferError, forced_answer
+from nexsis_mock.middleware.static_body import static_body
+from nexsis_openapi import load_spec
 
 from .conftest import NX, WS
 
@@ -47,7 +58,6 @@ def test_forcing_skips_validation_but_not_authentication(http, auth, unchanged):
 @pytest.mark.parametrize(("prefer", "status", "words"), [
     ("code=418", 400, "is not a status getUser documents (200, 400, 401, 404)"),
     ("code=abc", 400, "is not a status getUser documents"),
-    ("code=200", 422, "getUser documents no example for 200"),
     ("example=nope", 400, "is not an example of getUser (it has none)"),
 ])
 def test_preferences_the_spec_cannot_honour_are_refused(http, auth, unchanged, prefer, status, words):
@@ -81,3 +91,110 @@ def test_ws_refused_preferences_are_invalidparameter(http, tokens, unchanged):
     r = _ws(http, tokens, "code=404")
     assert r.json()["errorcode"] == "invalidparameter"
     assert "is not a status tool_muprog_get_programs documents (200)" in r.headers["X-Mock-Detail"]
+
+
+# --------------------------------------------------------------------------------------------
+# Every documented status of every NexSIS operation can be forced (issue 12: "any status")
+# --------------------------------------------------------------------------------------------
+SPEC = load_spec("nexsis")
+
+
+def _nexsis_cases() -> list[tuple[str, str, str, str]]:
+    """(operationId, method, concrete path, status) for every status every operation documents."""
+    cases = []
+    for template, item in SPEC["paths"].items():
+        for method, op in item.items():
+            if method in ("get", "put", "post", "delete"):
+                path = re.sub(r"\{[^}]+\}", "1", template)  # "1" fits every path parameter's route
+                cases += [(op["operationId"], method.upper(), path, status) for status in op["responses"]]
+    return cases
+
+
+def _response_schema(operation_id: str, status: str) -> dict[str, Any] | None:
+    """The spec's own schema for the answer (None: no schema), resolvable against its components."""
+    op = next(op for item in SPEC["paths"].values() for op in item.values()
+              if isinstance(op, dict) and op.get("operationId") == operation_id)
+    response = op["responses"][status]
+    if "$ref" in response:
+        response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+    schema = response["content"]["application/json"].get("schema")
+    return None if schema is None else {"allOf": [schema], "components": SPEC["components"]}
+
+
+CASES = _nexsis_cases()
+
+
+def test_every_operation_and_status_is_covered():
+    assert len({c[0] for c in CASES}) == 39 and len(CASES) > 39 * 3
+
+
+@pytest.mark.parametrize(("operation_id", "method", "path", "status"), CASES,
+                         ids=[f"{c[0]}-{c[3]}" for c in CASES])
+def test_code_forces_every_documented_status(http, auth, unchanged, operation_id, method, path, status):
+    r = http.request(method, f"{NX}{path}", headers={**auth, "Prefer": f"code={status}"})
+    assert r.status_code == int(status), r.text
+    assert r.headers["Preference-Applied"] == f"code={status}"
+    schema = _response_schema(operation_id, status)
+    if schema is None:
+        assert r.content == b"", "no schema: the document shows no body"
+        return
+    problems = [e.message for e in OAS30ReadValidator(schema).iter_errors(r.json())]
+    assert not problems, f"{operation_id} {status}: {problems}"
+
+
+# --------------------------------------------------------------------------------------------
+# The body built from the schema (Prism's static mode), for responses without an example
+# --------------------------------------------------------------------------------------------
+def _without_examples(responses: dict[str, Any]) -> dict[str, Any]:
+    out = {}
+    for status, response in responses.items():
+        content = {media: {k: v for k, v in body.items() if k not in ("example", "examples")}
+                   for media, body in (response.get("content") or {}).items()}
+        out[status] = {**response, "content": content} if "content" in response else response
+    return out
+
+
+@pytest.mark.parametrize("endpoint", list(table().by_id.values()),
+                         ids=lambda ep: f"{ep.api}-{ep.operation_id}")
+def test_schema_built_bodies_validate_for_every_documented_status(endpoint):
+    bare = dataclasses.replace(endpoint, responses=_without_examples(endpoint.responses))
+    def error(status: int) -> dict[str, str]:
+        return {"error": "e", "message": "m"}
+
+    for status in sorted(bare.statuses):
+        forced = forced_answer(bare, {"code": str(status)}, error)
+        assert forced.status == status and forced.applied == f"code={status}"
+        assert nonconforming(bare, status, forced.body) is None
+        assert forced_answer(bare, {"code": str(status)}, error).body == forced.body, "deterministic"
+        if status < 400 and forced.body is not None:
+            assert forced.body is static_body(bare, status), "built once per operation and status"
+
+
+def _only_200(endpoint: Any, schema: dict[str, Any]) -> Any:
+    """``endpoint`` answering 200 with ``schema`` and nothing else documented."""
+    response = {"content": {"application/json": {"schema": schema}}}
+    return dataclasses.replace(endpoint, responses={"200": response}, statuses=frozenset({200}))
+
+
+def test_schema_built_strings_follow_the_specs_patterns():
+    """The components a response schema can reach, each alone: DateTimeText's pattern and others."""
+    ep = table().by_id[("nexsis", "getUser")]
+    resolved = resolve_refs(SPEC)  # as the endpoint table resolves its responses
+    for name in ("DateTimeText", "CompletionTime", "PathId", "TimeValue", "NumberLike", "BoolLike"):
+        schema = resolved["components"]["schemas"][name]
+        bare = _only_200(ep, schema)
+        body = static_body(bare, 200)
+        assert nonconforming(bare, 200, body) is None, (name, body)
+        if schema.get("pattern"):
+            assert isinstance(body, str) and re.search(schema["pattern"], body), (name, body)
+
+
+def test_a_schema_without_a_buildable_body_is_422_with_the_reason():
+    ep = table().by_id[("nexsis", "getUser")]
+    schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]{3}$"}}}
+    bare = _only_200(ep, schema)
+    with pytest.raises(PreferError) as info:
+        forced_answer(bare, {"code": "200"}, lambda s: None)
+    assert info.value.status == 422
+    assert "getUser documents no example for 200" in info.value.message
+    assert "no generic value matches the pattern '^[A-Z]{3}$'" in info.value.message

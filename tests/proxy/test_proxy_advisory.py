@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import httpx
 import orjson
+import pytest
 
 from nexsis_mock.app import create_app
 from tests.contracts.conftest import ServerThread
@@ -43,10 +44,27 @@ def _run(
     return code, proxy
 
 
-def test_refused_calls_answered_with_a_result_are_noted_not_violated(tmp_path):
-    upstream = Upstream({FUNCTION: orjson.dumps([ALLOCATION])})
+def _xml_value(value: object) -> str:
+    return (
+        '<VALUE null="null"/>'
+        if value is None
+        else f"<VALUE>{int(value) if isinstance(value, bool) else value}</VALUE>"
+    )
+
+
+#: The same result in Moodle's XML (every key of the description, nulls written as null).
+XML_RESULT = (
+    b'<?xml version="1.0" encoding="UTF-8" ?>\n<RESPONSE>\n<MULTIPLE>\n<SINGLE>\n'
+    + b"".join(f'<KEY name="{k}">{_xml_value(v)}\n</KEY>\n'.encode() for k, v in ALLOCATION.items())
+    + b"</SINGLE>\n</MULTIPLE>\n</RESPONSE>\n"
+)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+def test_refused_calls_answered_with_a_result_are_noted_not_violated(tmp_path, fmt):
+    upstream = Upstream({FUNCTION: orjson.dumps([ALLOCATION]) if fmt == "json" else XML_RESULT})
     with ServerThread(upstream.app()) as server:
-        code, proxy = _run(server.url, tmp_path, [fields for fields, _ in REFUSED] + ACCEPTED)
+        code, proxy = _run(server.url, tmp_path, [fields for fields, _ in REFUSED] + ACCEPTED, fmt=fmt)
     report = proxy.report()
     assert code == 0, proxy.output + proxy.stderr  # notes never change the exit code
     assert report["violations"] == 0, report["exchanges_with_violations"]

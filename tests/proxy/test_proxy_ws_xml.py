@@ -245,3 +245,15 @@ def test_real_moodle_answers_draw_no_violation_and_no_note(tmp_path, xml_only):
     if xml_only:
         assert report["not_judged"] == {}
     assert code == 0
+
+
+def test_xml_result_to_a_call_without_wstoken_is_ignored_auth(tmp_path):
+    with ServerThread(Upstream({FUNCTION: CORRECT["every key"]}).app()) as server:
+        proxy = ProxyProcess(server.url, report_dir=tmp_path)
+        try:
+            httpx.post(proxy.url + WS, data={"wsfunction": FUNCTION, "programid": "1"}, timeout=30)
+        finally:
+            code = proxy.stop()
+    assert code == 1
+    rules = {(v["operation"], v["rule"]) for v in proxy.report()["exchanges_with_violations"]}
+    assert rules == {(FUNCTION, "ignored_auth")}, rules

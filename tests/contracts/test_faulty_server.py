@@ -123,6 +123,7 @@ def test_reports_render_and_hold_no_token(faulty, tmp_path):
 RULE_OPS = (
     FAULTY_OPS
     + ",listUserEnrolments,listCourseEnrolments,tool_muprog_get_programs,getCourseGrades,getCategoryGrades"
+    + ",listCourseGroups"
 )
 #: The seed course and its grade category are the NexSIS sandbox of these runs (grades need them).
 RULE_CONFIG = CONFIG + "  nexsis: {courses: [SEED-C1], categories: ['1']}\n"
@@ -132,6 +133,8 @@ RULE_FAULTS = {
     "programs_fieldvalues_ignored": ("tool_muprog_get_programs", "fieldvalues_filter_ignored"),
     "grades_pagesize_ignored": ("getCourseGrades", "pagesize_not_honoured"),
     "category_userid_ignored": ("getCategoryGrades", "userid_filter_ignored"),
+    "ws_groups_not_in_nexsis": ("core_group_create_groups", "batch_creates_every_group"),
+    "ws_group_delete_stale": ("core_group_delete_groups", "delete_removes"),
 }
 
 

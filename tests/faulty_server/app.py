@@ -42,7 +42,7 @@ FAULTS = {
     "ws_capability_ignored",  # the no-capability token may write
     *accept.FAULTS_ACCEPT,  # classes 1 and 5 (faults_accept.py)
     *effects.FAULTS_EFFECTS,  # classes 2, 3, 4 and 6 (faults_effects.py)
-    *rules.FAULTS_RULES,  # the reads of the remaining filter rules (faults_rules.py)
+    *rules.FAULTS_RULES,  # reads of the other filter and cross-API rules (faults_rules.py)
 }
 PREFIX = "/enrol/nexsis/api/index.php"
 _SEGMENT = "[^/]+"

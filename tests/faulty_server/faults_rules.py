@@ -1,11 +1,12 @@
-"""Reads the suite's filter rules need, served like the mock, each with the fault its rule exists for.
+"""Reads the filter and cross-API rules need, served like the mock, each with the fault its rule exists for.
 
 Without these operations the rules `plugin_filter_ignored` (listUserEnrolments),
 `fieldvalues_filter_ignored` (tool_muprog_get_programs), `pagesize_not_honoured` (getCourseGrades)
-and `userid_filter_ignored` (getCategoryGrades) could only be shown not to raise a false
-alarm; here each one has a planted fault that makes a well-formed, schema-valid answer which only
-a second read that knows what it asked for can see through. `app.py` calls `nexsis` and `ws_call`
-before its own routes; with no fault on they answer as the mock does.
+and `userid_filter_ignored` (getCategoryGrades), and the cross-API reads of `core_group_*`
+(`batch_creates_every_group`, `delete_removes` through listCourseGroups) could only be shown not
+to raise a false alarm; here each one has a planted fault that makes a well-formed, schema-valid
+answer which only a second read that knows what it asked for can see through. `app.py` calls
+`nexsis` and `ws_call` before its own routes; with no fault on they answer as the mock does.
 
 Enrolments are the ones `links.py` keeps (enrolled through NexSIS: plugin `nexsis`, role student).
 Grades: the seed course has three graded users and one grade category (`SEED_GRADES`); a user
@@ -27,6 +28,9 @@ FAULTS_RULES = {
     "programs_fieldvalues_ignored": "tool_muprog_get_programs ignores fieldvalues: every program is answered",
     "grades_pagesize_ignored": "GET /course/{id}/grade ignores pagesize: every grade on one page",
     "category_userid_ignored": "GET /course/{id}/categorygrade/{cat} ignores userid[]: every user's grade",
+    # the cross-API rules: core_group_* read back through the NexSIS group list
+    "ws_groups_not_in_nexsis": "GET /course/{id}/group lists no group made by core_group_create_groups",
+    "ws_group_delete_stale": "GET /course/{id}/group still lists groups core_group_delete_groups removed",
 }
 
 _SEGMENT = "[^/]+"
@@ -75,6 +79,9 @@ def nexsis(st: Any, request: Request, path: str) -> Response | None:
     m = re.fullmatch(f"/course/({_SEGMENT})/enrol", path)
     if m:
         return _course_enrolments(st, unquote(m.group(1)))
+    m = re.fullmatch(f"/course/({_SEGMENT})/group", path)
+    if m:
+        return _course_groups(st, unquote(m.group(1)))
     m = re.fullmatch(f"/course/({_SEGMENT})/grade", path)
     if m:
         return _course_grades(st, unquote(m.group(1)), request)
@@ -82,6 +89,29 @@ def nexsis(st: Any, request: Request, path: str) -> Response | None:
     if m:
         return _category_grades(st, unquote(m.group(1)), unquote(m.group(2)), request)
     return None
+
+
+def _stale(st: Any) -> dict[int, dict[str, Any]]:
+    """Groups core_group_delete_groups removed while `ws_group_delete_stale` was on (a stale cache)."""
+    stale: dict[int, dict[str, Any]] = vars(st).setdefault("nexsis_stale_groups", {})
+    return stale
+
+
+def _course_groups(st: Any, course: str) -> Response:
+    """The course's groups, those made through the web services included (one Moodle table), each
+    named by its idnumber, as the mock lists them."""
+    if course not in st.courses:
+        return _err(404, "not_found", f"No course {course}.")
+    internal = st.internal.get(("course", course))
+    groups = {**st.groups, **_stale(st)} if "ws_group_delete_stale" in st.faults else st.groups
+    if "ws_groups_not_in_nexsis" in st.faults:
+        groups = {}
+    rows = [
+        {"groupid": g["idnumber"], "name": g["name"], "description": g["description"]}
+        for _gid, g in sorted(groups.items())
+        if internal is not None and g["courseid"] == internal
+    ]
+    return JSONResponse(rows)
 
 
 def _grades(st: Any, course: str) -> list[tuple[str, str | None]]:
@@ -220,7 +250,10 @@ def ws_call(
     st: Any, function: str, p: dict[str, Any], invalid: Response, *, can_view: bool
 ) -> Response | None:
     """tool_muprog_get_programs (`invalid`: the site's invalidparameter answer; a token without
-    tool/muprog:view gets `[]`, as on a real site), else None."""
+    tool/muprog:view gets `[]`, as on a real site), else None. A group delete is only noted (with
+    its fault on) and left to `app._ws_call`."""
+    if function == "core_group_delete_groups" and "ws_group_delete_stale" in st.faults:
+        _stale(st).update({g: dict(st.groups[g]) for g in p["groupids"] if g in st.groups})
     if function != "tool_muprog_get_programs":
         return None
     criteria: dict[str, str] = {}

@@ -43,24 +43,27 @@ def _well_formed_host(value: bytes) -> str | None:
     return None
 
 
-def request_host(scope: t.Mapping[str, t.Any]) -> str:
-    """``host[:port]`` the client reached: its Host header when well-formed, else the socket's."""
-    for name, value in scope.get("headers") or ():
-        if name == b"host":
-            host = _well_formed_host(value) if len(value) <= 256 else _well_formed_host.__wrapped__(value)
-            if host is not None:
-                return host
-            break
+def request_host(scope: t.Mapping[str, t.Any], header: bytes | None = None) -> str:
+    """``host[:port]`` the client reached: its Host header when well-formed, else the socket's.
+
+    ``header``: the (first) Host header's value when the caller has it at hand.
+    """
+    if header is None:
+        header = next((value for name, value in scope.get("headers") or () if name == b"host"), None)
+    if header is not None:
+        host = _well_formed_host(header) if len(header) <= 256 else _well_formed_host.__wrapped__(header)
+        if host is not None:
+            return host
     server = scope.get("server") or ("127.0.0.1", 80)
     address = f"[{server[0]}]" if ":" in str(server[0]) else str(server[0])
     return address if server[1] in (None, 80) else f"{address}:{server[1]}"
 
 
-def base_url(scope: t.Mapping[str, t.Any], public_url: str | None) -> str:
-    """The site's root URL for this request, without a trailing slash."""
+def base_url(scope: t.Mapping[str, t.Any], public_url: str | None, host: bytes | None = None) -> str:
+    """The site's root URL for this request, without a trailing slash (``host``: the Host header)."""
     if public_url:
         return public_url
-    return f"{scope.get('scheme', 'http')}://{request_host(scope)}"
+    return f"{scope.get('scheme', 'http')}://{request_host(scope, host)}"
 
 
 def _without_credentials(query: str) -> str:

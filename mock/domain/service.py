@@ -191,7 +191,8 @@ class Service:
             result, changed, logs = run_operation(self.state, api, operation_id, params, token, request, now,
                                                   write)
             if journal is None:
-                self._add_logs(logs)
+                if logs:
+                    self._add_logs(logs)
             else:
                 self._pending_logs.extend(plain(logs))
                 if logs and not self._pending_since:

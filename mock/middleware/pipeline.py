@@ -284,7 +284,7 @@ class Pipeline:
         # 7. Service.call
         try:
             result = await self._call("moodle-ws", endpoint.operation_id, params, call.token,
-                                      {"base_url": base_url(scope, self.public_url)})
+                                      {"base_url": base_url(scope, self.public_url, ex.heads.get(b"host"))})
         except Exception as exc:
             await self._internal_error(ex, exc)
             return

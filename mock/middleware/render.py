@@ -30,17 +30,19 @@ def dumps(value: t.Any) -> bytes:
 
 
 #: Header dicts that are module constants (Moodle's answer headers), encoded once: by identity.
-_ENCODED: dict[int, tuple[t.Mapping[str, str], tuple[tuple[bytes, bytes], ...]]] = {}
+_ENCODED: dict[int, tuple[t.Mapping[str, str], tuple[tuple[bytes, bytes], ...], frozenset[bytes]]] = {}
 
 
-def _encoded(headers: t.Mapping[str, str]) -> tuple[tuple[bytes, bytes], ...]:
+def _encoded(headers: t.Mapping[str, str]) -> tuple[tuple[tuple[bytes, bytes], ...], t.Collection[bytes]]:
+    """The headers as (name, value) bytes, lower-case names, and the set of those names."""
     hit = _ENCODED.get(id(headers))
     if hit is not None and hit[0] is headers:
-        return hit[1]
+        return hit[1], hit[2]
     raw = tuple((k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items())
+    names = frozenset(k for k, _ in raw)
     if headers is JSON_HEADERS or headers is XML_HEADERS:  # immutable by convention, never edited
-        _ENCODED[id(headers)] = (headers, raw)
-    return raw
+        _ENCODED[id(headers)] = (headers, raw, names)
+    return raw, names
 
 
 _MEDIA_TYPES = {NEXSIS_JSON: NEXSIS_JSON.encode("latin-1")}
@@ -53,9 +55,10 @@ async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, 
     Same headers in the same order: the given ones, then Content-Length (not for 1xx, 204, 304)
     and Content-Type (``media_type``) unless given.
     """
+    names: t.Collection[bytes]
     if headers:
-        raw = list(_encoded(headers))
-        names: t.Collection[bytes] = {k for k, _ in raw}
+        encoded, names = _encoded(headers)
+        raw = list(encoded)
     else:
         raw, names = [], ()
     if b"content-length" not in names and not (status < 200 or status in (204, 304)):

@@ -668,3 +668,44 @@ def test_every_operation_is_documented(spec: dict[str, Any]) -> None:
         assert len(op.get("tags", [])) == 1 and op["tags"][0] in tags, op["operationId"]
     for name, schema in spec["components"]["schemas"].items():
         assert schema.get("description"), f"schema {name} lacks a description"
+
+
+# --------------------------------------------------------------------------------------------
+# The spec's response examples: the document's, repaired, and nothing else
+# --------------------------------------------------------------------------------------------
+def _document_examples(spec: dict[str, Any]) -> dict[tuple[str, str], Any]:
+    """(operationId, status) -> the repaired example body of the document, parsed."""
+    found: dict[tuple[str, str], Any] = {}
+    for op in _doc_ops():
+        fixed = _apply(op)
+        operation_id = _only_route(spec, fixed.endpoint).operation_id
+        for message in fixed.responses:
+            if message.body is not None:
+                key = (operation_id, message.first_line.split()[1])
+                assert key not in found, f"{key}: two example bodies for one response"
+                found[key] = json.loads(message.body)
+    return found
+
+
+def test_response_examples_are_exactly_the_repaired_documents(spec: dict[str, Any]) -> None:
+    """Each success response the document shows a body for carries it as the named example
+    `document` (what Swagger UI shows and `Prefer: code=200` answers), equal to the repaired
+    document's, types and member order included, so the copy cannot drift; no other response
+    example exists, and each validates against its schema."""
+    in_spec: dict[tuple[str, str], Any] = {}
+    for *_, op in _operations(spec):
+        for status, response in op["responses"].items():
+            for media, content in _resolve(spec, response).get("content", {}).items():
+                label = f"{op['operationId']} {status} {media}"
+                assert "example" not in content, f"{label}: examples are named (`examples:`)"
+                for name, example in (content.get("examples") or {}).items():
+                    assert (name, media) == ("document", "application/json"), label
+                    assert "The vendor document's example response" in example["summary"], label
+                    in_spec[(op["operationId"], status)] = example["value"]
+                    problems = errors(schema_validator(spec, content["schema"]), example["value"])
+                    assert not problems, f"{label}: {problems}"
+    expected = _document_examples(spec)
+    assert len(expected) == 26
+    assert sorted(in_spec) == sorted(expected)
+    for key, value in expected.items():
+        assert json.dumps(in_spec[key]) == json.dumps(value), key

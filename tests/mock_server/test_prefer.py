@@ -58,7 +58,8 @@ def test_forcing_skips_validation_but_not_authentication(http, auth, unchanged):
 @pytest.mark.parametrize(("prefer", "status", "words"), [
     ("code=418", 400, "is not a status getUser documents (200, 400, 401, 404)"),
     ("code=abc", 400, "is not a status getUser documents"),
-    ("example=nope", 400, "is not an example of getUser (it has none)"),
+    ("example=nope", 400, "is not an example of getUser (examples: document)"),
+    ("code=200, example=nope", 400, "is not an example of 200 for getUser (examples: document)"),
 ])
 def test_preferences_the_spec_cannot_honour_are_refused(http, auth, unchanged, prefer, status, words):
     r = http.get(f"{NX}/user/S1001", headers={**auth, "Prefer": prefer})
@@ -110,14 +111,19 @@ def _nexsis_cases() -> list[tuple[str, str, str, str]]:
     return cases
 
 
-def _response_schema(operation_id: str, status: str) -> dict[str, Any] | None:
-    """The spec's own schema for the answer (None: no schema), resolvable against its components."""
+def _media(operation_id: str, status: str) -> dict[str, Any]:
+    """The spec's own description of the JSON answer (schema, examples)."""
     op = next(op for item in SPEC["paths"].values() for op in item.values()
               if isinstance(op, dict) and op.get("operationId") == operation_id)
     response = op["responses"][status]
     if "$ref" in response:
         response = SPEC["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
-    schema = response["content"]["application/json"].get("schema")
+    return response["content"]["application/json"]
+
+
+def _response_schema(operation_id: str, status: str) -> dict[str, Any] | None:
+    """The spec's own schema for the answer (None: no schema), resolvable against its components."""
+    schema = _media(operation_id, status).get("schema")
     return None if schema is None else {"allOf": [schema], "components": SPEC["components"]}
 
 
@@ -140,6 +146,18 @@ def test_code_forces_every_documented_status(http, auth, unchanged, operation_id
         return
     problems = [e.message for e in OAS30ReadValidator(schema).iter_errors(r.json())]
     assert not problems, f"{operation_id} {status}: {problems}"
+    examples = _media(operation_id, status).get("examples")
+    if examples:  # the vendor document's example response, as Prism answers
+        assert r.json() == examples["document"]["value"]
+
+
+def test_code_200_answers_the_documents_example_and_example_picks_it_by_name(http, auth, unchanged):
+    document = _media("getUser", "200")["examples"]["document"]["value"]
+    r = http.get(f"{NX}/user/S1001", headers={**auth, "Prefer": "code=200"})
+    assert r.status_code == 200 and r.json() == document and r.json()["userid"] == "S123"
+    r = http.get(f"{NX}/user/S1001", headers={**auth, "Prefer": "example=document"})
+    assert r.status_code == 200 and r.json() == document
+    assert r.headers["Preference-Applied"] == "example=document"
 
 
 # --------------------------------------------------------------------------------------------

@@ -123,10 +123,10 @@ def test_reports_render_and_hold_no_token(faulty, tmp_path):
 RULE_OPS = (
     FAULTY_OPS
     + ",listUserEnrolments,listCourseEnrolments,tool_muprog_get_programs,getCourseGrades,getCategoryGrades"
-    + ",listCourseGroups"
+    + ",listCourseGroups,putProgramAllocation,deleteProgramAllocation"
 )
 #: The seed course and its grade category are the NexSIS sandbox of these runs (grades need them).
-RULE_CONFIG = CONFIG + "  nexsis: {courses: [SEED-C1], categories: ['1']}\n"
+RULE_CONFIG = CONFIG + "  nexsis: {courses: [SEED-C1], categories: ['1'], programs: [PRG-1]}\n"
 #: fault -> (operation, rule): the ONLY failure the run may report.
 RULE_FAULTS = {
     "enrol_plugin_ignored": ("listUserEnrolments", "plugin_filter_ignored"),
@@ -135,6 +135,7 @@ RULE_FAULTS = {
     "category_userid_ignored": ("getCategoryGrades", "userid_filter_ignored"),
     "ws_groups_not_in_nexsis": ("core_group_create_groups", "batch_creates_every_group"),
     "ws_group_delete_stale": ("core_group_delete_groups", "delete_removes"),
+    "nexsis_allocation_not_in_ws": ("putProgramAllocation", "allocation_seen_by_ws"),
 }
 
 
@@ -151,6 +152,7 @@ def test_rule_reads_conformant_when_faults_are_off(faulty, tmp_path):
     assert _fired(tmp_path) == set()
     assert "SEED-C1" in state.courses and not [c for c in state.courses if c.startswith("NXCK")]
     assert not [u for u in state.users if u.startswith("NXCK")] and not state.enrolments
+    assert not vars(state).get("nexsis_allocations")  # the run's NexSIS allocations were removed
     data = json.loads((tmp_path / "report" / "report.json").read_text())
     ran = {op["name"]: set(op["checks_run"]) for op in data["operations"]}
     # The rules ran (found nothing), they were not skipped for want of data.

@@ -123,7 +123,7 @@ def test_reports_render_and_hold_no_token(faulty, tmp_path):
 RULE_OPS = (
     FAULTY_OPS
     + ",listUserEnrolments,listCourseEnrolments,tool_muprog_get_programs,getCourseGrades,getCategoryGrades"
-    + ",listCourseGroups,putProgramAllocation,deleteProgramAllocation"
+    + ",listCourseGroups,putProgramAllocation,deleteProgramAllocation,enrolUser,unenrolUser"
 )
 #: The seed course and its grade category are the NexSIS sandbox of these runs (grades need them).
 RULE_CONFIG = CONFIG + "  nexsis: {courses: [SEED-C1], categories: ['1'], programs: [PRG-1]}\n"
@@ -136,6 +136,9 @@ RULE_FAULTS = {
     "ws_groups_not_in_nexsis": ("core_group_create_groups", "batch_creates_every_group"),
     "ws_group_delete_stale": ("core_group_delete_groups", "delete_removes"),
     "nexsis_allocation_not_in_ws": ("putProgramAllocation", "allocation_seen_by_ws"),
+    "enrol_not_in_user_list": ("enrolUser", "enrol_takes_effect"),
+    "unenrol_ignored": ("unenrolUser", "unenrol_takes_effect"),
+    "user_delete_keeps_enrolments": ("deleteUser", "delete_user_removes_enrolments"),
 }
 
 

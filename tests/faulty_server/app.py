@@ -23,6 +23,7 @@ from starlette.routing import Route
 from nexsis_openapi import codec, load_spec
 from tests.faulty_server import faults_accept as accept
 from tests.faulty_server import faults_effects as effects
+from tests.faulty_server import faults_enrolments as enrolments
 from tests.faulty_server import faults_programs as programs
 from tests.faulty_server import faults_rules as rules
 from tests.faulty_server import links
@@ -43,6 +44,7 @@ FAULTS = {
     "ws_capability_ignored",  # the no-capability token may write
     *accept.FAULTS_ACCEPT,  # classes 1 and 5 (faults_accept.py)
     *effects.FAULTS_EFFECTS,  # classes 2, 3, 4 and 6 (faults_effects.py)
+    *enrolments.FAULTS_ENROLMENTS,  # enrolment writes read back (faults_enrolments.py)
     *programs.FAULTS_PROGRAMS,  # NexSIS program allocations seen by the web services (faults_programs.py)
     *rules.FAULTS_RULES,  # reads of the other filter and cross-API rules (faults_rules.py)
 }
@@ -193,7 +195,8 @@ def create_app(state: State | None = None) -> Starlette:
         if path == "/logs" and method == "GET":
             return accept.logs(st.faults, request)
         linked = (
-            links.nexsis(st, method, path)
+            await enrolments.nexsis(st, request, path)
+            or links.nexsis(st, method, path)
             or rules.nexsis(st, request, path)
             or await programs.nexsis(st, request, path)
         )

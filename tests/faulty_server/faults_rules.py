@@ -22,6 +22,8 @@ from urllib.parse import unquote
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from tests.faulty_server.faults_enrolments import stale
+
 FAULTS_RULES = {
     # class 5: filters not honoured
     "enrol_plugin_ignored": "GET /user/{id}/enrol ignores plugin: every enrolment is listed",
@@ -204,6 +206,8 @@ def _user_enrolments(st: Any, user: str, plugin: str | None) -> Response:
         return _err(400, "invalid_parameter", "plugin cannot be empty")
     if "enrol_plugin_ignored" in st.faults:
         plugin = None
+    if "enrol_not_in_user_list" in st.faults:  # faults_enrolments.py
+        return JSONResponse([])
     rows = []
     for (who, course), _when in sorted(st.enrolments.items()):
         if who != user or course not in st.courses or (plugin is not None and plugin != "nexsis"):
@@ -225,8 +229,10 @@ def _course_enrolments(st: Any, course: str) -> Response:
     if course not in st.courses:
         return _err(404, "not_found", f"No course {course}.")
     rows = []
-    for number, ((who, where), when) in enumerate(sorted(st.enrolments.items()), start=1):
-        user = st.users.get(who)
+    listed = {k: (when, st.users.get(k[0])) for k, when in st.enrolments.items()}
+    if "user_delete_keeps_enrolments" in st.faults:  # faults_enrolments.py
+        listed = {**stale(st), **listed}
+    for number, ((who, where), (when, user)) in enumerate(sorted(listed.items()), start=1):
         if where != course or user is None:
             continue
         rows.append(

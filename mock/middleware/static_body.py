@@ -1,13 +1,14 @@
 """A response body built from the response's schema, for ``Prefer: code=N`` without an example.
 
 Prism's static mode: when the spec documents a status with content but gives no example, the
-answer is a body made from the schema alone, the same every time. The rules are Prism's: a
+answer is a body made from the schema alone, the same every time. The rules, after Prism's: a
 schema's ``example`` (or ``default``, ``enum[0]``) first; an object gets all its properties; an
-array one item (or ``minItems``); a string a pattern-conformant value (the first of a few generic
-candidates the pattern matches: a digit string, an ISO date-time, a word), else ``"string"``
-sized to ``minLength``/``maxLength``; an integer or number its ``minimum`` (else ``maximum`` when
-that is below 0, else 0); a boolean ``false``; ``anyOf``/``oneOf`` the first branch whose value
-the whole alternative accepts (``IntLike``: the integer 0); ``allOf`` its branches merged.
+array one item (or ``minItems``); a string with a ``pattern`` or a checked ``format`` the first
+of a few generic candidates that fits (a digit string, an ISO date-time, a date, an e-mail
+address, a URL, a UUID), else ``"string"`` sized to ``minLength``/``maxLength``; an integer or
+number its ``minimum`` (else ``maximum`` when that is below 0, else 0; a number as a float); a
+boolean ``false``; ``anyOf``/``oneOf`` the first branch whose value the whole alternative accepts
+(``IntLike``: the integer 0); ``allOf`` its branches merged.
 
 Nothing is copied by hand from a schema: the body is derived from the endpoint table's (resolved)
 responses, once per operation and status, and validated at once with the validator that checks
@@ -29,8 +30,11 @@ from .conformance import nonconforming
 
 __all__ = ["StaticBodyError", "static_body"]
 
-#: Generic strings tried, in order, against a ``pattern`` (no schema is copied: the pattern decides).
-_PATTERN_CANDIDATES = ("0", "1970-01-01T00:00:00Z", "1970-01-01T00:00:00", "1970-01-01", "string", "x")
+#: Generic strings tried, in order, against a ``pattern`` or a ``format`` (no schema is copied: the
+#: pattern or the format checker decides).
+_CANDIDATES = ("0", "1970-01-01T00:00:00Z", "1970-01-01T00:00:00", "1970-01-01", "string", "x",
+               "user@example.com", "https://example.com/", "00000000-0000-0000-0000-000000000000")
+_FORMATS = Draft4Validator.FORMAT_CHECKER
 _MAX_DEPTH = 32  # a recursive schema (refs resolved into cycles) ends here, as an error
 
 _built: dict[tuple[int, int], tuple[Endpoint, t.Any, str | None]] = {}
@@ -133,18 +137,20 @@ def _alternative(schema: dict[str, t.Any], branches: list[t.Any], depth: int) ->
 
 def _string(schema: dict[str, t.Any]) -> str:
     low, high = int(schema.get("minLength", 0)), schema.get("maxLength")
-    pattern = schema.get("pattern")
-    if pattern is not None:
-        try:
-            regex = re.compile(pattern)
-        except re.error as exc:
-            raise StaticBodyError(f"pattern {pattern!r:.60} does not compile: {exc}") from None
-        for candidate in _PATTERN_CANDIDATES:
-            if regex.search(candidate) and len(candidate) >= low and (high is None or len(candidate) <= high):
-                return candidate
-        raise StaticBodyError(f"no generic value matches the pattern {pattern!r:.80}")
-    text = "string".ljust(low, "x")
-    return text if high is None else text[: int(high)]
+    pattern, form = schema.get("pattern"), schema.get("format")
+    if pattern is None and (form is None or form not in _FORMATS.checkers):
+        text = "string".ljust(low, "x")
+        return text if high is None else text[: int(high)]
+    try:
+        regex = re.compile(pattern or "")
+    except re.error as exc:
+        raise StaticBodyError(f"pattern {pattern!r:.60} does not compile: {exc}") from None
+    for candidate in _CANDIDATES:
+        if regex.search(candidate) and low <= len(candidate) and (high is None or len(candidate) <= high) \
+                and (form is None or _FORMATS.conforms(candidate, form)):
+            return candidate
+    wanted = f"the pattern {pattern!r:.80}" if pattern is not None else f"the format {form!r:.40}"
+    raise StaticBodyError(f"no generic value matches {wanted}")
 
 
 def _number(schema: dict[str, t.Any], kind: str) -> int | float:
@@ -155,4 +161,4 @@ def _number(schema: dict[str, t.Any], kind: str) -> int | float:
         value = schema["maximum"] - (step if schema.get("exclusiveMaximum") else 0)
     else:
         value = 0
-    return int(value) if kind == "integer" else value
+    return int(value) if kind == "integer" else float(value)  # 0.0 is no integer to a oneOf

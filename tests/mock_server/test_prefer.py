@@ -207,6 +207,23 @@ def test_schema_built_strings_follow_the_specs_patterns():
             assert isinstance(body, str) and re.search(schema["pattern"], body), (name, body)
 
 
+@pytest.mark.parametrize(("schema", "body"), [
+    ({"type": "string", "format": "date-time"}, "1970-01-01T00:00:00Z"),
+    ({"type": "string", "format": "email"}, "user@example.com"),
+    ({"type": "string", "minLength": 8, "maxLength": 9}, "stringxx"),
+    ({"type": "integer", "minimum": 3}, 3),
+    ({"type": "number", "maximum": -2, "exclusiveMaximum": True}, -2.5),
+    ({"type": "array", "items": {"type": "boolean"}, "minItems": 2}, [False, False]),
+    ({"oneOf": [{"type": "integer"}, {"type": "number"}]}, 0.0),  # 0 would match both branches
+    ({"allOf": [{"type": "object", "properties": {"a": {"enum": ["x", "y"]}}},
+                {"type": "object", "properties": {"b": {"type": "string", "example": "ex"}}}]},
+     {"a": "x", "b": "ex"}),
+])
+def test_schema_built_values(schema, body):
+    bare = _only_200(table().by_id[("nexsis", "getUser")], schema)
+    assert static_body(bare, 200) == body and type(static_body(bare, 200)) is type(body)
+
+
 def test_a_schema_without_a_buildable_body_is_422_with_the_reason():
     ep = table().by_id[("nexsis", "getUser")]
     schema = {"type": "object", "properties": {"code": {"type": "string", "pattern": "^[A-Z]{3}$"}}}

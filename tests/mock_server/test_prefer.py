@@ -233,3 +233,10 @@ def test_a_schema_without_a_buildable_body_is_422_with_the_reason():
     assert info.value.status == 422
     assert "getUser documents no example for 200" in info.value.message
     assert "no generic value matches the pattern '^[A-Z]{3}$'" in info.value.message
+
+
+def test_swagger_uis_spec_document_carries_the_documents_examples(http):
+    """Swagger UI shows a response's examples from the spec document the mock serves it."""
+    served = http.get(f"{NX}/openapi.json").json()
+    media = served["paths"]["/user/{userid}"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert media["examples"] == _media("getUser", "200")["examples"]

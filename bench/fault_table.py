@@ -27,7 +27,7 @@ from pathlib import Path
 
 from nexsis_openapi import spec_path
 from tests.contracts.conftest import FAULTY_OPS, REPO, ServerThread, token_env
-from tests.contracts.test_faulty_server import CONFIG, FAULT_RULES
+from tests.contracts.test_faulty_server import CONFIG, FAULT_RULES, RULE_CONFIG, RULE_FAULTS, RULE_OPS
 from tests.faulty_server import app as faulty
 
 PREFIX = faulty.PREFIX
@@ -66,12 +66,20 @@ def _class(fault: str) -> str:
     return CLASS_OF.get(fault) or _classes_of_modules().get(fault, "?")
 
 
-def _ops(api: str) -> list[str]:
-    ws = {o for o in FAULTY_OPS.split(",") if o.startswith(("tool_", "core_"))}
-    return [o for o in FAULTY_OPS.split(",") if (o in ws) == (api == "moodle-ws")]
+def _ops(api: str, ops: str = FAULTY_OPS) -> list[str]:
+    ws = {o for o in ops.split(",") if o.startswith(("tool_", "core_"))}
+    return [o for o in ops.split(",") if (o in ws) == (api == "moodle-ws")]
 
 
-def st_run(url: str, api: str, work: Path, max_examples: int, seed: int) -> set[tuple[str, str]]:
+def _selection(fault: str | None) -> tuple[str, str]:
+    """The operations and contracts.yaml a fault is measured with: the faults of the rules' reads
+    (test_faulty_server.RULE_FAULTS) need RULE_OPS and RULE_CONFIG, as their test runs them."""
+    return (RULE_OPS, RULE_CONFIG) if fault in RULE_FAULTS else (FAULTY_OPS, CONFIG)
+
+
+def st_run(
+    url: str, api: str, work: Path, max_examples: int, seed: int, ops: str = FAULTY_OPS
+) -> set[tuple[str, str]]:
     """Plain `st run` on one spec: the (operation, check) pairs that failed."""
     config = work / "schemathesis.toml"
     config.write_text(
@@ -89,7 +97,7 @@ def st_run(url: str, api: str, work: Path, max_examples: int, seed: int) -> set[
     ]
     cmd += ["--url", base, "--max-examples", str(max_examples), "--seed", str(seed), "--workers", "1"]
     cmd += ["--report", "junit", "--report-junit-path", str(junit)]
-    for op in _ops(api):
+    for op in _ops(api, ops):
         cmd += ["--include-operation-id", op]
     subprocess.run(
         cmd, capture_output=True, text=True, cwd=work, timeout=1200, env={**token_env(), "NO_COLOR": "1"}
@@ -109,13 +117,15 @@ def _junit_failures(path: Path) -> set[tuple[str, str]]:
     return found
 
 
-def nexsis_check(url: str, work: Path, max_examples: int, seed: int) -> tuple[int, set[tuple[str, str]]]:
+def nexsis_check(
+    url: str, work: Path, max_examples: int, seed: int, ops: str = FAULTY_OPS, config_text: str = CONFIG
+) -> tuple[int, set[tuple[str, str]]]:
     """`nexsis check` as the faulty-server tests run it: exit code and (operation, rule) pairs."""
     config = work / "contracts.yaml"
-    config.write_text(CONFIG)
+    config.write_text(config_text)
     report = work / "report"
     exe = REPO / ".venv" / "bin" / "nexsis"
-    args = ["check", "--base-url", url, "-o", FAULTY_OPS, "--max-examples", str(max_examples)]
+    args = ["check", "--base-url", url, "-o", ops, "--max-examples", str(max_examples)]
     args += ["--seed", str(seed), "--config", str(config), "--report-dir", str(report)]
     proc = subprocess.run(
         [str(exe), *args], capture_output=True, text=True, env=token_env(), cwd=REPO, timeout=1200
@@ -124,17 +134,22 @@ def nexsis_check(url: str, work: Path, max_examples: int, seed: int) -> tuple[in
     return proc.returncode, set(re.findall(r"^### \S+ (\S+): `(\w+)`", text, re.M))
 
 
-def measure(fault: str | None, max_examples: int, seed: int) -> dict[str, object]:
+def measure(fault: str | None, max_examples: int, seed: int, ops: str | None = None) -> dict[str, object]:
+    """One fault (None: all off) on a fresh server; `ops` overrides the fault's own selection."""
+    own_ops, config_text = _selection(fault)
+    ops = ops or own_ops
+    if ops == RULE_OPS:
+        config_text = RULE_CONFIG
     state = faulty.State()
     with ServerThread(faulty.create_app(state)) as server, tempfile.TemporaryDirectory() as tmp:
         state.faults = {fault} if fault else set()
         work = Path(tmp)
         started = time.monotonic()
-        st_found = st_run(server.url, "nexsis", work, max_examples, seed)
-        st_found |= st_run(server.url, "moodle-ws", work, max_examples, seed)
+        st_found = st_run(server.url, "nexsis", work, max_examples, seed, ops)
+        st_found |= st_run(server.url, "moodle-ws", work, max_examples, seed, ops)
         st_seconds = time.monotonic() - started
         state.faults = {fault} if fault else set()
-        code, rules = nexsis_check(server.url, work, 6, seed)
+        code, rules = nexsis_check(server.url, work, 6, seed, ops, config_text)
     return {"st": st_found, "st_seconds": st_seconds, "code": code, "rules": rules}
 
 
@@ -147,7 +162,7 @@ def _st_cell(found: set[tuple[str, str]], baseline: set[tuple[str, str]]) -> str
 
 
 def _check_cell(fault: str, code: int, rules: set[tuple[str, str]]) -> str:
-    operation, rule = FAULT_RULES.get(fault, ("", ""))
+    operation, rule = {**FAULT_RULES, **RULE_FAULTS}.get(fault, ("", ""))
     hit = any(r == rule and (not operation or op == operation) for op, r in rules)
     names = sorted({r for _op, r in rules})
     if code == 1 and hit:
@@ -165,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     faults = [f for f in sorted(faulty.FAULTS) if not args.only or f in args.only.split(",")]
     baseline = measure(None, args.max_examples, args.seed)
+    # The faults of the rules' reads are compared with a faults-off run over their own selection.
+    rule_baseline = (
+        measure(None, args.max_examples, args.seed, RULE_OPS) if set(faults) & set(RULE_FAULTS) else baseline
+    )
     print(
         f"faults off: st run {len(baseline['st'])} failures (the server's own gaps), "
         f"nexsis check exit {baseline['code']}"
@@ -172,7 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     rows = ["| fault | fault class | plain st run | nexsis check |", "|---|---|---|---|"]
     for fault in faults:
         got = measure(fault, args.max_examples, args.seed)
-        st_cell = _st_cell(got["st"], baseline["st"])  # type: ignore[arg-type]
+        base = rule_baseline if fault in RULE_FAULTS else baseline
+        st_cell = _st_cell(got["st"], base["st"])  # type: ignore[arg-type]
         row = f"| `{fault}` | {_class(fault)} | {st_cell} | {_check_cell(fault, got['code'], got['rules'])} |"  # type: ignore[arg-type]
         print(row, flush=True)
         rows.append(row)

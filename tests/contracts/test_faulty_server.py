@@ -124,6 +124,7 @@ RULE_OPS = (
     FAULTY_OPS
     + ",listUserEnrolments,listCourseEnrolments,tool_muprog_get_programs,getCourseGrades,getCategoryGrades"
     + ",listCourseGroups,putProgramAllocation,deleteProgramAllocation,enrolUser,unenrolUser"
+    + ",putCourseGroup,getCourseGroup,deleteCourseGroup"
 )
 #: The seed course and its grade category are the NexSIS sandbox of these runs (grades need them).
 RULE_CONFIG = CONFIG + "  nexsis: {courses: [SEED-C1], categories: ['1'], programs: [PRG-1]}\n"
@@ -139,6 +140,8 @@ RULE_FAULTS = {
     "enrol_not_in_user_list": ("enrolUser", "enrol_takes_effect"),
     "unenrol_ignored": ("unenrolUser", "unenrol_takes_effect"),
     "user_delete_keeps_enrolments": ("deleteUser", "delete_user_removes_enrolments"),
+    "group_update_ignored": ("putCourseGroup", "create_reads_back"),
+    "group_delete_ignored": ("deleteCourseGroup", "delete_removes"),
 }
 
 
@@ -156,6 +159,7 @@ def test_rule_reads_conformant_when_faults_are_off(faulty, tmp_path):
     assert "SEED-C1" in state.courses and not [c for c in state.courses if c.startswith("NXCK")]
     assert not [u for u in state.users if u.startswith("NXCK")] and not state.enrolments
     assert not vars(state).get("nexsis_allocations")  # the run's NexSIS allocations were removed
+    assert not state.groups
     data = json.loads((tmp_path / "report" / "report.json").read_text())
     ran = {op["name"]: set(op["checks_run"]) for op in data["operations"]}
     # The rules ran (found nothing), they were not skipped for want of data.

@@ -24,6 +24,7 @@ from nexsis_openapi import codec, load_spec
 from tests.faulty_server import faults_accept as accept
 from tests.faulty_server import faults_effects as effects
 from tests.faulty_server import faults_enrolments as enrolments
+from tests.faulty_server import faults_groups as groups
 from tests.faulty_server import faults_programs as programs
 from tests.faulty_server import faults_rules as rules
 from tests.faulty_server import links
@@ -45,6 +46,7 @@ FAULTS = {
     *accept.FAULTS_ACCEPT,  # classes 1 and 5 (faults_accept.py)
     *effects.FAULTS_EFFECTS,  # classes 2, 3, 4 and 6 (faults_effects.py)
     *enrolments.FAULTS_ENROLMENTS,  # enrolment writes read back (faults_enrolments.py)
+    *groups.FAULTS_GROUPS,  # NexSIS course groups read back (faults_groups.py)
     *programs.FAULTS_PROGRAMS,  # NexSIS program allocations seen by the web services (faults_programs.py)
     *rules.FAULTS_RULES,  # reads of the other filter and cross-API rules (faults_rules.py)
 }
@@ -199,6 +201,7 @@ def create_app(state: State | None = None) -> Starlette:
             or links.nexsis(st, method, path)
             or rules.nexsis(st, request, path)
             or await programs.nexsis(st, request, path)
+            or await groups.nexsis(st, request, path)
         )
         if linked is not None:
             return linked

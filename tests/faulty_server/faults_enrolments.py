@@ -1,24 +1,22 @@
-"""Enrolment writes checked the way the mock checks them, and the faults the enrolment effect rules exist for.
+"""Enrolment writes checked as the mock checks them, and the faults the enrolment effect rules exist for.
 
 `links.py` enrols and unenrols (it answers like a NexSIS site); this module runs before it: the
-body of `PUT /user/{id}/enrol/{id}` is checked against the spec's `EnrolInput` (a malformed one is
-400, as on the mock), and each fault makes a write answer 200 while its effect is missing, which
-only reading the enrolment lists back shows (`enrol_takes_effect`, `unenrol_takes_effect`,
+body of `PUT /user/{id}/enrol/{id}` is checked against the spec's `EnrolInput` (`bodies.read`: a
+malformed one is 400, as on the mock), and each fault makes a write answer 200 while its effect
+is missing, which only reading the enrolment lists back shows (`enrol_takes_effect`, `unenrol_takes_effect`,
 `delete_user_removes_enrolments` in contracts/effects/nexsis.py). The lists are `faults_rules.py`'s.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 from urllib.parse import unquote
 
-import jsonschema
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
-from nexsis_openapi import codec, load_spec
+from tests.faulty_server import bodies
 
 FAULTS_ENROLMENTS = {
     # class 2: a write that does not take effect
@@ -27,28 +25,6 @@ FAULTS_ENROLMENTS = {
     "user_delete_keeps_enrolments": "DELETE /user/{id} answers 200 but its enrolments stay listed",
 }
 _SEGMENT = "[^/]+"
-_VALIDATOR: list[jsonschema.Draft4Validator] = []
-
-
-def _err(status: int, code: str, message: str) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message}, status_code=status)
-
-
-def _valid(body: Any) -> bool:
-    if not _VALIDATOR:
-        from nexsis_contracts.wire import _openapi_to_jsonschema
-
-        spec = load_spec("nexsis")
-
-        def resolve(ref: str) -> Any:
-            node: Any = spec
-            for part in ref.lstrip("#/").split("/"):
-                node = node[part]
-            return node
-
-        schema = _openapi_to_jsonschema(spec["components"]["schemas"]["EnrolInput"], resolve)
-        _VALIDATOR.append(jsonschema.Draft4Validator(schema))
-    return bool(_VALIDATOR[0].is_valid(body))
 
 
 def stale(st: Any) -> dict[tuple[str, str], tuple[int, dict[str, Any]]]:
@@ -62,20 +38,8 @@ async def nexsis(st: Any, request: Request, path: str) -> Response | None:
     """A refusal or a faulty answer before `links.py` answers, else None."""
     m = re.fullmatch(f"/user/({_SEGMENT})/enrol/({_SEGMENT})", path)
     if m and request.method == "PUT":
-        raw = await request.body()
-        ctype = request.headers.get("content-type", "").split(";")[0].strip()
-        if not raw:
-            return None
-        try:
-            if ctype == "application/json":
-                body = json.loads(raw)
-            elif ctype == "application/x-www-form-urlencoded":
-                body = codec.decode(raw)
-            else:
-                return _err(415, "unsupported_media_type", "Send JSON or form data.")
-        except (ValueError, codec.CodecError):
-            return _err(400, "invalid_body", "The body is not JSON or form data.")
-        return None if _valid(body) else _err(400, "invalid_body", "roleid must be a role shortname or id.")
+        body = await bodies.read(request, "EnrolInput")
+        return body if isinstance(body, Response) else None
     if m and request.method == "DELETE" and "unenrol_ignored" in st.faults:
         key = (unquote(m.group(1)), unquote(m.group(2)))
         return Response(b"", media_type="application/json") if key in st.enrolments else None

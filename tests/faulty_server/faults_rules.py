@@ -23,14 +23,16 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from tests.faulty_server.faults_enrolments import stale
+from tests.faulty_server.faults_groups import made_here
 
 FAULTS_RULES = {
-    # class 5: filters not honoured
+    # class 5: filters and paging not honoured
     "enrol_plugin_ignored": "GET /user/{id}/enrol ignores plugin: every enrolment is listed",
     "programs_fieldvalues_ignored": "tool_muprog_get_programs ignores fieldvalues: every program is answered",
     "grades_pagesize_ignored": "GET /course/{id}/grade ignores pagesize: every grade on one page",
     "category_userid_ignored": "GET /course/{id}/categorygrade/{cat} ignores userid[]: every user's grade",
-    # the cross-API rules: core_group_* read back through the NexSIS group list
+    # core_group_* read back through the NexSIS group list:
+    # class 2: a write that does not take effect (seen through the other API)
     "ws_groups_not_in_nexsis": "GET /course/{id}/group lists no group made by core_group_create_groups",
     "ws_group_delete_stale": "GET /course/{id}/group still lists groups core_group_delete_groups removed",
 }
@@ -106,8 +108,8 @@ def _course_groups(st: Any, course: str) -> Response:
         return _err(404, "not_found", f"No course {course}.")
     internal = st.internal.get(("course", course))
     groups = {**st.groups, **_stale(st)} if "ws_group_delete_stale" in st.faults else st.groups
-    if "ws_groups_not_in_nexsis" in st.faults:
-        groups = {}
+    if "ws_groups_not_in_nexsis" in st.faults:  # only the groups made through NexSIS
+        groups = {k: g for k, g in groups.items() if k in made_here(st)}
     rows = [
         {"groupid": g["idnumber"], "name": g["name"], "description": g["description"]}
         for _gid, g in sorted(groups.items())

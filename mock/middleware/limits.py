@@ -50,7 +50,7 @@ def check_encoding(scope: Scope) -> None:
     would silently become U+FFFD and reach the domain as a different identifier.
     """
     raw_path = scope.get("raw_path")
-    if raw_path:
+    if raw_path and (b"%" in raw_path or not raw_path.isascii()):  # else nothing to check
         _utf8(raw_path.split(b"?", 1)[0], "path")
     query = scope.get("query_string")
     if query:

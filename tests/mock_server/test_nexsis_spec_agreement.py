@@ -31,6 +31,10 @@ REFUSED_BY_MOODLE_TOO = {
                                                  "(unique index; create_course's shortnametaken)",
     r"A group named .* already exists": "group names are unique per course (groups_create_group)",
     r"Unknown role id": "the role must exist on the site (Moodle's role_assign refuses an unknown one)",
+    r"is not enrolled in course .*only enrolled users can join its groups": (
+        "only enrolled users can be group members (groups_add_member refuses others; core_group_add_"
+        "group_members: 'Only enrolled users may be members of groups'); st run's examples phase sends the "
+        "document's example ids: S123 (made by its PUT /user example) into C789 (a default course)"),
 }
 
 _BLOCK = re.compile(r"^_{3,} (?P<op>[A-Z]+ \S+) _{3,}$", re.M)

@@ -89,6 +89,7 @@ def test_conformant_when_faults_are_off(faulty, tmp_path):
     assert not [u for u in state.users if u.startswith("NXCK")]
     assert not [c for c in state.courses if c.startswith("NXCK")]
     assert not state.groups
+    assert not vars(state).get("metalinks") and not any(vars(state).get("managers", {}).values())
 
 
 @pytest.mark.parametrize("fault", sorted(FAULT_RULES))
@@ -125,6 +126,7 @@ RULE_OPS = (
     + ",listUserEnrolments,listCourseEnrolments,tool_muprog_get_programs,getCourseGrades,getCategoryGrades"
     + ",listCourseGroups,putProgramAllocation,deleteProgramAllocation,enrolUser,unenrolUser"
     + ",putCourseGroup,getCourseGroup,deleteCourseGroup"
+    + ",putMetalink,getMetalink,deleteMetalink,putManager,listManagers,deleteManager"
 )
 #: The seed course and its grade category are the NexSIS sandbox of these runs (grades need them).
 RULE_CONFIG = CONFIG + "  nexsis: {courses: [SEED-C1], categories: ['1'], programs: [PRG-1]}\n"
@@ -142,6 +144,8 @@ RULE_FAULTS = {
     "user_delete_keeps_enrolments": ("deleteUser", "delete_user_removes_enrolments"),
     "group_update_ignored": ("putCourseGroup", "create_reads_back"),
     "group_delete_ignored": ("deleteCourseGroup", "delete_removes"),
+    "metalink_delete_ignored": ("putMetalink", "create_then_delete"),
+    "manager_delete_ignored": ("putManager", "create_then_delete"),
 }
 
 
@@ -160,6 +164,7 @@ def test_rule_reads_conformant_when_faults_are_off(faulty, tmp_path):
     assert not [u for u in state.users if u.startswith("NXCK")] and not state.enrolments
     assert not vars(state).get("nexsis_allocations")  # the run's NexSIS allocations were removed
     assert not state.groups
+    assert not vars(state).get("metalinks") and not any(vars(state).get("managers", {}).values())
     data = json.loads((tmp_path / "report" / "report.json").read_text())
     ran = {op["name"]: set(op["checks_run"]) for op in data["operations"]}
     # The rules ran (found nothing), they were not skipped for want of data.

@@ -25,6 +25,7 @@ from tests.faulty_server import faults_accept as accept
 from tests.faulty_server import faults_effects as effects
 from tests.faulty_server import faults_enrolments as enrolments
 from tests.faulty_server import faults_groups as groups
+from tests.faulty_server import faults_org as org
 from tests.faulty_server import faults_programs as programs
 from tests.faulty_server import faults_rules as rules
 from tests.faulty_server import links
@@ -47,6 +48,7 @@ FAULTS = {
     *effects.FAULTS_EFFECTS,  # classes 2, 3, 4 and 6 (faults_effects.py)
     *enrolments.FAULTS_ENROLMENTS,  # enrolment writes read back (faults_enrolments.py)
     *groups.FAULTS_GROUPS,  # NexSIS course groups read back (faults_groups.py)
+    *org.FAULTS_ORG,  # metalinks and managers read back (faults_org.py)
     *programs.FAULTS_PROGRAMS,  # NexSIS program allocations seen by the web services (faults_programs.py)
     *rules.FAULTS_RULES,  # reads of the other filter and cross-API rules (faults_rules.py)
 }
@@ -202,6 +204,7 @@ def create_app(state: State | None = None) -> Starlette:
             or rules.nexsis(st, request, path)
             or await programs.nexsis(st, request, path)
             or await groups.nexsis(st, request, path)
+            or await org.nexsis(st, request, path)
         )
         if linked is not None:
             return linked

@@ -27,6 +27,7 @@ def test_health_tokens_stats(http: httpx.Client):
 
 
 def test_export_import_round_trip_and_reset(http: httpx.Client, tokens):
+    http.post("/__admin/reset")  # the shared server: whatever tests ran before left their records
     original = http.get("/__admin/state").json()
     r = http.put(f"{NX}/user/ADMINRT1", json={"firstname": "Round", "lastname": "Trip",
                                               "email": "rt@example.com", "username": "roundtrip1"},

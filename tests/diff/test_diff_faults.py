@@ -7,9 +7,6 @@ other data. Each side gets its own contracts.yaml (`--reference-config` / `--can
 whose sandbox names that site's records in the same order; the mock is started with its default
 site plus one line saying which functions its service offers (the faulty server's), as a team would
 configure the mock to stand for their site.
-
-Left out of the scenario, with the reason: `getLogs` (the faulty server's log is a fixed list that
-serves the class 5 paging faults, not a request log, so it differs from any site's on every call).
 """
 
 from __future__ import annotations
@@ -33,7 +30,7 @@ from tests.faulty_server.app import (
     create_app,
 )
 
-OPERATIONS = FAULTY_OPS.replace("getLogs,", "")
+OPERATIONS = FAULTY_OPS
 #: Records that stand for each other: the mock's program P30 (manual source, no allocations) is
 #: the faulty site's program 2 (no allocations either).
 REFERENCE_SANDBOX = {"moodle-ws": {"programs": [3]}}
@@ -83,6 +80,7 @@ EXPECTED = {
     ),
     "deallocation_reports_unremoved": ("tool_muprog_delete_program_allocations", "", "0 items vs 1"),
     "deallocation_ignored": ("tool_muprog_delete_program_allocations", "cleanup", "0 items vs 1"),
+    "logs_limit_ignored": ("getLogs", "", "shape at (root): 5 items vs"),
     "course_delete_ignored": ("getCourse", "read after delete deleteCourse", "status: 404 vs 200"),
     "user_delete_ignored": ("getUser", "read after delete deleteUser", "status: 404 vs 200"),
     "user_answer_internal_id": ("putUser", "", "value at userid: user id 'NXCK000003U0' vs '1"),
@@ -111,9 +109,8 @@ NOT_SHOWN = {
     "iso_millis_400": "an ISO date with milliseconds; the scenario sends seconds",
     "ws_body_token_ignored": "wstoken in the body; the scenario sends it in the query",
     "ws_setting_refused": "moodlewssetting* fields; the scenario sends none",
-    "logs_level_ignored": "getLogs, left out (module docstring)",
-    "logs_limit_ignored": "getLogs, left out (module docstring)",
-    "logs_offset_ignored": "getLogs, left out (module docstring)",
+    "logs_level_ignored": "a level filter; the anchor asks for the newest entries",
+    "logs_offset_ignored": "an offset; the anchor asks for the first page",
 }
 
 

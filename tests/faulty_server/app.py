@@ -28,7 +28,7 @@ from tests.faulty_server import faults_groups as groups
 from tests.faulty_server import faults_org as org
 from tests.faulty_server import faults_programs as programs
 from tests.faulty_server import faults_rules as rules
-from tests.faulty_server import links
+from tests.faulty_server import links, request_log
 
 NEXSIS_TOKEN = "faulty-nexsis-token-4d2c"
 WS_TOKEN = "faulty-ws-token-91ab"
@@ -86,6 +86,9 @@ class State:
         self.internal: dict[tuple[str, str], int] = {}
         self.enrolments: dict[tuple[str, str], int] = {}
         self.completions: dict[tuple[str, str], dict[str, Any]] = {}
+        # request_log.py: the entries of answered NexSIS requests, newest first
+        self.request_log: list[dict[str, Any]] = []
+        self.log_next = 2200
 
     def new_group(self, g: dict[str, Any]) -> dict[str, Any]:
         """Create the group `core_group_create_groups` asks for (`g`, one item), with Moodle's
@@ -189,6 +192,15 @@ def create_app(state: State | None = None) -> Starlette:
         await journal(request)
         if not nexsis_auth(request):
             return _err(401, "unauthorized", "A valid token is required.")
+        response = await nexsis_answer(request)
+        ctype = request.headers.get("content-type", "").split(";")[0].strip()
+        query = dict(request.query_params)
+        raw = await request.body()
+        status, answer = response.status_code, bytes(response.body)
+        request_log.record(st, request.method, request.url.path, query, raw, ctype, status, answer)
+        return response
+
+    async def nexsis_answer(request: Request) -> Response:
         path = request.url.path[len(PREFIX) :]
         method = request.method
         refusal = accept.nexsis_request(st.faults, request)
@@ -197,7 +209,7 @@ def create_app(state: State | None = None) -> Starlette:
         if path == "/ping" and method == "GET":
             return JSONResponse({"message": "pong"})
         if path == "/logs" and method == "GET":
-            return accept.logs(st.faults, request)
+            return accept.logs(st.faults, request, [*st.request_log, *accept.LOGS])
         linked = (
             await enrolments.nexsis(st, request, path)
             or links.nexsis(st, method, path)

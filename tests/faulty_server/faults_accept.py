@@ -50,7 +50,8 @@ def _log(number: int) -> dict[str, Any]:
     }
 
 
-#: The server's log, newest first (ids descending); it does not grow, so pages are stable.
+#: The server's oldest log entries, newest first (ids descending); the entries of the requests it
+#: answers come above them (request_log.py).
 LOGS = [_log(n) for n in range(len(LEVELS))]
 
 
@@ -77,8 +78,9 @@ def nexsis_body(faults: set[str], kind: str, data: dict[str, Any]) -> Response |
     return None
 
 
-def logs(faults: set[str], request: Request) -> Response:
-    """GET /logs with `limit`, `offset` and `level` (comma-separated), newest first."""
+def logs(faults: set[str], request: Request, entries: list[dict[str, Any]] | None = None) -> Response:
+    """GET /logs with `limit`, `offset` and `level` (comma-separated), newest first (of `entries`,
+    default `LOGS`)."""
     q = request.query_params
     try:
         limit = int(q["limit"]) if "limit" in q else None
@@ -90,7 +92,8 @@ def logs(faults: set[str], request: Request) -> Response:
     levels = set(q.get("level", "").split(",")) if "level" in q else set()
     if levels - {"fatal", "error", "warning", "info"}:
         return _error(400, "invalid_parameter", "Unknown level.")
-    rows = [r for r in LOGS if not levels or "logs_level_ignored" in faults or r["level"] in levels]
+    every = LOGS if entries is None else entries
+    rows = [r for r in every if not levels or "logs_level_ignored" in faults or r["level"] in levels]
     if "logs_offset_ignored" not in faults:
         rows = rows[offset:]
     if limit is not None and "logs_limit_ignored" not in faults:

@@ -111,6 +111,18 @@ NOT_SHOWN = {
     "ws_setting_refused": "moodlewssetting* fields; the scenario sends none",
     "logs_level_ignored": "a level filter; the anchor asks for the newest entries",
     "logs_offset_ignored": "an offset; the anchor asks for the first page",
+    # faults_rules.py / faults_programs.py: operations outside this diff's selection (FAULTY_OPS).
+    # Diffed over test_faulty_server.RULE_OPS the two sites still differ where no fault is planted:
+    # the faulty server has no putCourseGroup/addGroupMember, other grade and program data (mock
+    # fixture vs SEED-C1/PRG-*), enrolstartdate 0 vs the time of the call, a NexSIS allocation's
+    # timestart; and log `params` texts embed each side's sandbox ids.
+    "enrol_plugin_ignored": "listUserEnrolments with plugin: not selected",
+    "programs_fieldvalues_ignored": "tool_muprog_get_programs: not selected",
+    "grades_pagesize_ignored": "getCourseGrades: not selected",
+    "category_userid_ignored": "getCategoryGrades: not selected",
+    "ws_groups_not_in_nexsis": "listCourseGroups: not selected",
+    "ws_group_delete_stale": "listCourseGroups: not selected",
+    "nexsis_allocation_not_in_ws": "putProgramAllocation: not selected",
 }
 
 

@@ -69,6 +69,11 @@ Rule = Callable[[Probe], None]
 RULES: dict[str, list[Rule]] = {}
 
 
+#: The page size of the paging rules: larger than the entries a site's own reads add between
+#: two pages (one per read), so an ignored offset cannot hide inside that growth.
+PAGE = 5
+
+
 def rule(operation_id: str) -> Callable[[Rule], Rule]:
     """Register a rule for an operation; the function's name is the rule it reports (`Probe.run_rule`)."""
 
@@ -119,11 +124,15 @@ def logs_limit_not_honoured(p: Probe) -> None:
 
 @rule("getLogs")
 def logs_pages_overlap(p: Probe) -> None:
-    _r1, first = p.get("/logs", {"limit": 2, "offset": 0})
-    resp, second = p.get("/logs", {"limit": 2, "offset": 2})
-    _r3, window = p.get("/logs", {"limit": 6, "offset": 0})
+    """Pages of five, not two: a site that logs its own reads (the mock does, as NexSIS logs every
+    request) adds an entry per read, and the shift of one entry between two pages of two hid a
+    whole ignored offset (the pages overlapped by one entry, which the growth allowed)."""
+    size = PAGE
+    _r1, first = p.get("/logs", {"limit": size, "offset": 0})
+    resp, second = p.get("/logs", {"limit": size, "offset": size})
+    _r3, window = p.get("/logs", {"limit": 3 * size, "offset": 0})
     a, b, c = rows_of(first), rows_of(second), rows_of(window)
-    if resp is None or not a or not b or c is None or len(a) > 2:
+    if resp is None or not a or not b or c is None or len(a) > size:
         return  # too few entries to page, or limit itself broken (its own rule says so)
     ids = [key_of(r) for r in c]
     top = key_of(a[0])
@@ -134,7 +143,7 @@ def logs_pages_overlap(p: Probe) -> None:
     if len(overlap) > grown:
         p.fail(
             "consecutive pages overlap (offset not applied)",
-            f"GET /logs?limit=2&offset=0 and GET /logs?limit=2&offset=2 share the entries "
+            f"GET /logs?limit={size}&offset=0 and GET /logs?limit={size}&offset={size} share the entries "
             f"{', '.join(overlap)}; {grown} entries were written in between, so at most {grown} may repeat",
             resp,
         )

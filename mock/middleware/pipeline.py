@@ -120,6 +120,8 @@ class Pipeline:
         # 3. find the endpoint
         relative = scope["path"][len(NEXSIS_PREFIX):]
         found = self.table.match(scope["method"], relative) if relative else Miss(404)
+        if not isinstance(found, Miss):
+            ex.endpoint = found[0]  # before the faults: the journal names a fault-answered operation too
         # 4. faults (they fire for every API request, found or not)
         if self.faults and await self._fault(ex, None, "json"):
             return
@@ -127,7 +129,6 @@ class Pipeline:
             await self._nexsis_miss(ex, found)
             return
         endpoint, path_params = found
-        ex.endpoint = endpoint
         try:
             # 5. authenticate, once
             token = nexsis_credential(scope, ex.heads, endpoint, self.service.check_nexsis_token)

@@ -126,6 +126,9 @@ def test_fault_answered_requests_are_journalled(http: httpx.Client, tokens):
     [faulted] = find(http, outcome="fault")
     assert faulted["fault"] == f"status#{rule['id']}" and faulted["status"] == 503
     assert count(http, path=f"{NX}/ping") == 2 and count(http, outcome="answered") == 1
+    # The operation is named for a fault-answered NexSIS request too (it was null: faults fired
+    # before the endpoint was recorded), so `operation` filters find both calls.
+    assert faulted["operation"] == "ping" and count(http, operation="ping") == 2
 
 
 def test_unmatched_requests_with_the_near_miss(http: httpx.Client, tokens):

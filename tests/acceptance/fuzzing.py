@@ -233,6 +233,9 @@ REFUSED_LIKE_MOODLE = (
     re.compile(rb"Unknown role"),  # role_assign refuses a role the site does not have
     re.compile(rb"contains a NUL character"),  # Moodle's cleaning drops NUL; both APIs refuse it
     re.compile(rb"is already used by another (user|course)|A group named .* already exists"),
+    # groups_add_member refuses a user not enrolled in the course (core_group_add_group_members:
+    # "Only enrolled users may be members of groups"); the examples phase sends the document's S123
+    re.compile(rb"only enrolled users can join its groups"),
 )
 
 

@@ -88,24 +88,8 @@ class Recorder:
         self.detail: str | None = None
         self.allow: str | None = None
 
-    async def __call__(self, message: Message) -> None:
-        if message["type"] == "http.response.start":
-            self.started = True
-            self.status = message["status"]
-            for name, value in message.get("headers", ()):
-                if name == b"content-type":
-                    self.content_type = value.decode("latin-1")
-                elif name == b"x-mock-detail":
-                    self.detail = value.decode("latin-1")
-                elif name == b"allow":
-                    self.allow = value.decode("latin-1")
-        elif message["type"] == "http.response.body" and len(self.body) < self.keep:
-            chunk = bytes(message.get("body", b"")[: self.keep - len(self.body)])
-            self.body = self.body + chunk if self.body else chunk
-        await self.send(message)
-
-    async def answer(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-        """A whole answer (``render.respond``): noted as ``__call__`` would, sent as its two messages."""
+    def _note_head(self, status: int, headers: t.Iterable[tuple[bytes, bytes]]) -> None:
+        """The answer's status and the headers the journal keeps (type, X-Mock-Detail, Allow)."""
         self.started = True
         self.status = status
         for name, value in headers:
@@ -115,6 +99,18 @@ class Recorder:
                 self.detail = value.decode("latin-1")
             elif name == b"allow":
                 self.allow = value.decode("latin-1")
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            self._note_head(message["status"], message.get("headers", ()))
+        elif message["type"] == "http.response.body" and len(self.body) < self.keep:
+            chunk = bytes(message.get("body", b"")[: self.keep - len(self.body)])
+            self.body = self.body + chunk if self.body else chunk
+        await self.send(message)
+
+    async def answer(self, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+        """A whole answer (``render.respond``): noted as ``__call__`` would, sent as its two messages."""
+        self._note_head(status, headers)
         send = self.send
         await send({"type": "http.response.start", "status": status, "headers": headers})
         if len(self.body) < self.keep:

@@ -24,7 +24,7 @@ import typing as t
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 __all__ = ["DEFAULT_HEADER_TIMEOUT", "MAX_HEAD_BYTES", "PROTOCOL", "BoundedHeadersProtocol",
-           "uvicorn_options"]
+           "OneWriteAnswer", "uvicorn_options"]
 
 #: Seconds a connection may take to send a complete request head (nginx's default is 60 s; a test
 #: client on loopback needs milliseconds).
@@ -103,7 +103,11 @@ class BoundedHeadersProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
         self._head_deadline = None  # the timer, if it fires meanwhile, lapses
+        previous = self.cycle
         super().on_headers_complete()
+        cycle = self.cycle
+        if cycle is not previous and cycle is not None:  # a new request (not an upgrade)
+            cycle.transport = t.cast(asyncio.Transport, OneWriteAnswer(self.transport))
 
     def on_response_complete(self) -> None:
         # The next request's head gets its own time (uvicorn's keep-alive timeout closes an idle
@@ -118,6 +122,48 @@ class BoundedHeadersProtocol(HttpToolsProtocol):
     def connection_lost(self, exc: Exception | None) -> None:
         self._disarm()
         super().connection_lost(exc)
+
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+
+
+class OneWriteAnswer:
+    """One request's transport that sends the answer's head and first body bytes in one write.
+
+    uvicorn writes an answer's head when the app sends ``http.response.start`` and its body on
+    ``http.response.body``: two socket sends, two TCP segments and two wake-ups of the client for
+    every answer. The head is held here until the body's first bytes come (or the transport is
+    closed), and both go out in one ``writelines`` (one ``writev``, nothing copied). The first
+    write of a request that is not the ``100 Continue`` interim answer is always the head, so
+    nothing else is ever held; a streamed answer's later chunks pass straight through.
+    """
+
+    __slots__ = ("_armed", "_held", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._held: bytes | None = None
+        self._armed = True
+
+    def write(self, data: bytes) -> None:
+        held = self._held
+        if held is not None:
+            self._held = None
+            self._transport.writelines((held, data))
+        elif self._armed and data != _CONTINUE:
+            self._armed = False
+            self._held = data
+        else:
+            self._transport.write(data)
+
+    def close(self) -> None:
+        held, self._held = self._held, None
+        if held is not None:  # an answer cut short (the app failed or returned early) keeps its head
+            self._transport.write(held)
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
 
 def uvicorn_options(timeout: float | None = None) -> dict[str, t.Any]:

@@ -14,6 +14,7 @@ import os
 import typing as t
 from pathlib import Path
 
+from . import heap
 from .admin import AdminAPI
 from .admin_guard import DEFAULT_ADMIN_MAX_BODY, AdminGuard
 from .endpoints import table
@@ -74,6 +75,7 @@ def create_app(
         # Last: the site and the app's own structures (specs, endpoint table, validators, the
         # Connexion host) live as long as the process; frozen, no collection walks them again.
         service.settle_heap()
+    heap.bound_pauses()  # and what the site grows by under load is frozen in its turn (heap.py)
     return app
 
 

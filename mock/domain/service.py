@@ -9,7 +9,6 @@ becomes a 500 `internal_error` answer with nothing changed.
 
 from __future__ import annotations
 
-import gc
 import logging
 import threading
 import time
@@ -17,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from nexsis_mock import fixtures
+from nexsis_mock import fixtures, heap
 from nexsis_mock.handlers import NEXSIS, WS, load_all
 from nexsis_mock.result import Result
 from nexsis_mock.store.persistence import Journal, damaged, load_snapshot
@@ -331,15 +330,12 @@ class Service:
     # ------------------------------------------------------------------ admin
     @staticmethod
     def settle_heap() -> None:
-        """Move the loaded site out of the cyclic GC's reach.
+        """Move the loaded site out of the cyclic GC's reach (``nexsis_mock.heap``).
 
         The state's objects live as long as the process; every full collection otherwise walks all
-        of them, which showed as 50 ms p99 stalls on the default site and 250 ms on a
-        1M-enrolment one (docs/benchmarks.md). Unfreezing first lets a replaced state be freed.
+        of them. Unfreezing first lets a replaced state be freed.
         """
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
+        heap.settle()
 
     def reset(self) -> None:
         """Back to the fixtures (and persist that)."""

@@ -1,6 +1,7 @@
 """Run the benchmark: `python -m bench run [--smoke]` (or `python bench/run.py run`).
 
-`python -m bench profile` samples the mock under load instead (bench/profile.py).
+`python -m bench profile` samples the mock under load instead (bench/profile.py);
+`python -m bench compare --before DIR` runs another checkout's mock beside this one's (bench/compare.py).
 
 Sections, in order (each can be skipped with --skip NAME):
   reference    the Starlette ceiling and Connexion's example mock on the same spec
@@ -153,11 +154,16 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["profile"]:
         from bench import profile
         return profile.main(argv[1:])
+    if argv[:1] == ["compare"]:
+        from bench import compare
+        return compare.main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command")
     run = sub.add_parser("run", help="run the benchmark and write bench/results/")
     sub.add_parser("profile", help="sample the mock under load with py-spy (see bench/profile.py)",
                    add_help=False)
+    sub.add_parser("compare", help="another checkout's mock against this one's, in the same minutes "
+                                   "(see bench/compare.py)", add_help=False)
     run.add_argument("--smoke", action="store_true",
                      help="seconds per scenario, one round, tiny fixture (what CI runs)")
     run.add_argument("--skip", action="append", default=[], choices=SECTIONS, help="skip a section")

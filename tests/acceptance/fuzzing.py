@@ -31,6 +31,7 @@ from schemathesis.transport.requests import REQUESTS_TRANSPORT
 from schemathesis.transport.wsgi import WSGI_TRANSPORT
 
 from nexsis_openapi import codec, load_spec, spec_path
+from tests.moodle_refusals import refused_by_moodle_too
 
 from .spec_check import registry as spec_registry
 
@@ -229,21 +230,11 @@ def _valid_form_on_the_wire(case: Any) -> bool:
 
 #: Refusals of schema-valid data that a real site makes too and no schema can say (the spec knows
 #: no records), or that the mock documents for both APIs (mock/README.md, refused inputs).
-REFUSED_LIKE_MOODLE = (
-    re.compile(rb"Unknown role"),  # role_assign refuses a role the site does not have
-    re.compile(rb"contains a NUL character"),  # Moodle's cleaning drops NUL; both APIs refuse it
-    re.compile(rb"is already used by another (user|course)|A group named .* already exists"),
-    # groups_add_member refuses a user not enrolled in the course (core_group_add_group_members:
-    # "Only enrolled users may be members of groups"); the examples phase sends the document's S123
-    re.compile(rb"only enrolled users can join its groups"),
-)
-
-
 def _refused_like_moodle(interaction: Any) -> bool:
     response = getattr(interaction, "response", None)
     if response is None or response.status_code != 400:
         return False
-    return any(pattern.search(response.content or b"") for pattern in REFUSED_LIKE_MOODLE)
+    return refused_by_moodle_too(response.content or b"")
 
 
 # ---- running the engine --------------------------------------------------------------------

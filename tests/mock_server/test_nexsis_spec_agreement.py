@@ -4,11 +4,12 @@ Schemathesis' own CLI generates requests openapi/nexsis.yaml allows and reports 
 refuses ("Schema-valid request rejected", ST202). A refusal is a disagreement to fix, in the mock
 (it was stricter than Moodle: empty or missing course names, username, group name; ERRATA E29) or
 in the spec (only where the real system refuses too: integers beyond 64 bits, `format: int64`).
-What remains is listed in ``REFUSED_BY_MOODLE_TOO``: refusals that depend on the site's records,
-which no schema can state (a taken name, a role that does not exist), and that a real Moodle
-makes as well. (Times outside 1970..3000 were on this list once: the mock takes them now, as PHP
-does; tests/mock_server/test_times.py.) Schemathesis reports one failure per
-operation, so an allowed refusal can hide another on the same operation: keep the list short.
+What remains is listed in ``tests/moodle_refusals.py`` (shared with the suite's fuzzing):
+refusals that depend on the site's records, which no schema can state (a taken name, a role that
+does not exist), and that a real Moodle makes as well. (Times outside 1970..3000 were on this list
+once: the mock takes them now, as PHP does; tests/mock_server/test_times.py.) Schemathesis reports
+one failure per operation, so an allowed refusal can hide another on the same operation: keep the
+list short.
 """
 
 from __future__ import annotations
@@ -22,20 +23,9 @@ from pathlib import Path
 import httpx
 
 from nexsis_openapi import spec_path
+from tests.moodle_refusals import refused_by_moodle_too
 
 from .conftest import NX, Server, first_token
-
-#: message pattern -> why a real system refuses it too (the spec cannot: it knows no records).
-REFUSED_BY_MOODLE_TOO = {
-    r"is already used by another (user|course)": "usernames and course shortnames are unique in Moodle "
-                                                 "(unique index; create_course's shortnametaken)",
-    r"A group named .* already exists": "group names are unique per course (groups_create_group)",
-    r"Unknown role id": "the role must exist on the site (Moodle's role_assign refuses an unknown one)",
-    r"is not enrolled in course .*only enrolled users can join its groups": (
-        "only enrolled users can be group members (groups_add_member refuses others; core_group_add_"
-        "group_members: 'Only enrolled users may be members of groups'); st run's examples phase sends the "
-        "document's example ids: S123 (made by its PUT /user example) into C789 (a default course)"),
-}
 
 _BLOCK = re.compile(r"^_{3,} (?P<op>[A-Z]+ \S+) _{3,}$", re.M)
 
@@ -75,5 +65,5 @@ def test_schemathesis_cli_finds_no_schema_valid_request_rejected(tmp_path: Path)
     summary = "Schema-valid request rejected:" in out
     assert len(found) == out.count("Schema-valid request rejected") - summary  # none missed by the parser
     unexplained = [(op, body) for op, body in found
-                   if not any(re.search(p, body) for p in REFUSED_BY_MOODLE_TOO)]
+                   if not refused_by_moodle_too(body)]
     assert not unexplained, "\n".join(f"{op}: {body}" for op, body in unexplained)

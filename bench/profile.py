@@ -1,7 +1,7 @@
 """Where a request's time goes in `nexsis mock`: `python -m bench profile [--scenario KEY ...]`.
 
 Starts the mock on the small benchmark site (one core), drives one scenario with the load
-generator and samples the server with py-spy (`pip install py-spy`; sampling another process
+generator and samples the server with py-spy (`pip install -e '.[bench]'`; sampling another process
 needs ptrace rights: root, or CAP_SYS_PTRACE). Each sample is charged to the layer of its
 innermost frame that belongs to a known layer (stdlib frames are looked through), so the table is
 self time per layer: HTTP server, ASGI middleware, routing, security, request validation,
@@ -105,7 +105,8 @@ def profile(key: str, *, duration: float, connections: int, rate: int, workdir: 
             fixture: Path | None = None, extra: list[str] | None = None) -> tuple[dict, dict, str]:
     spy = py_spy()
     if not spy:
-        raise SystemExit("py-spy not found: `pip install py-spy` (sampling needs root or CAP_SYS_PTRACE)")
+        raise SystemExit("py-spy not found: `pip install -e '.[bench]'` "
+                         "(sampling needs root or CAP_SYS_PTRACE)")
     size = gen_fixture.SIZES["small"]
     site = gen_fixture.site(size)
     fixture = fixture or gen_fixture.write(size, workdir / "site-small.json")

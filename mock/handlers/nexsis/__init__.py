@@ -97,9 +97,10 @@ def text(params: dict[str, Any], name: str, *, limit: int = 1333) -> str | None:
     value = params.get(name)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)):  # (not a per-call union)
-        raise bad_request(f"{name} must be a string")
-    value = str(value)
+    if type(value) is not str:  # the usual case first: a text field sent as text
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):  # (not a per-call union)
+            raise bad_request(f"{name} must be a string")
+        value = str(value)
     if len(value) > limit:
         raise bad_request(f"{name} is too long ({len(value)} characters, at most {limit})")
     if "\x00" in value:

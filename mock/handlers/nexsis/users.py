@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import typing as t
 from typing import Any
 
 from nexsis_mock.handlers import Ctx, nexsis_op, trim
@@ -14,6 +15,8 @@ from nexsis_mock.store.records import User
 _USERNAME_RE = re.compile(r"^[a-z0-9_.@-]*$")
 #: What PARAM_USERNAME cleaning removes (after lower-casing).
 _NOT_USERNAME_RE = re.compile(r"[^a-z0-9_.@-]")
+#: The optional text fields of a user, in the order they are checked.
+_FIELDS = ("firstname", "lastname", "email")
 
 
 def user_row(user: User) -> dict[str, Any]:
@@ -50,16 +53,22 @@ def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         owner = state.user_by_username.get(username)
         if owner is not None and state.users[owner].idnumber != idnumber:
             raise conflict(f"Username {shorten(username)!r} is already used by another user")
-    fields = {name: text(params, name, limit=100) for name in ("firstname", "lastname", "email")}
+    # The fields given, trimmed, in the order they are checked and set (one pass: a PUT is the
+    # common write of a synchronisation run).
+    changes: dict[str, str | int] = {}
+    for name in _FIELDS:
+        value = text(params, name, limit=100)
+        if value is not None:
+            changes[name] = trim(value)
     if uid is None:
         assert username is not None
         user = User(
             id=state.next_id("user"),
             username=username,
             idnumber=idnumber,
-            firstname=trim(fields["firstname"] or ""),
-            lastname=trim(fields["lastname"] or ""),
-            email=trim(fields["email"] or ""),
+            firstname=t.cast(str, changes.get("firstname", "")),
+            lastname=t.cast(str, changes.get("lastname", "")),
+            email=t.cast(str, changes.get("email", "")),
             auth="nexsis",
             timecreated=ctx.now,
             timemodified=ctx.now,
@@ -67,9 +76,6 @@ def put_user(ctx: Ctx, params: dict[str, Any]) -> dict[str, Any]:
         state.add_user(user)
         return user_row(user)
     user = state.users[uid]
-    changes: dict[str, str | int] = {
-        name: trim(value) for name, value in fields.items() if value is not None
-    }
     if username is not None:
         changes["username"] = username
     if changes:

@@ -19,12 +19,13 @@ from jsonschema import ValidationError
 
 from nexsis_openapi import codec
 
-from ..endpoints import Endpoint
-from .validation import coerce, decode_json, object_properties
+from ..endpoints import Body, Endpoint
+from .validation import RequestValidator, coerce, decode_json, object_properties
 
-__all__ = ["check_body", "media_type", "parse_body", "validate_form"]
+__all__ = ["NO_BODY", "BodyPlan", "check_body", "media_type", "parse_body", "plan", "validate_form"]
 
-_NO_BODY = object()
+#: ``parse_body``'s answer when the handler sees no body.
+NO_BODY = _NO_BODY = object()
 
 
 def media_type(raw: bytes | None, endpoint: Endpoint) -> tuple[str, str]:
@@ -61,41 +62,96 @@ def _lowered(types: tuple[str, ...]) -> frozenset[str]:
     return frozenset(c.lower() for c in types)
 
 
+class BodyPlan:
+    """What ``parse_body`` decides from the operation and the ``Content-Type`` alone.
+
+    Clients send the same type to the same operation call after call, so the media type, its
+    schema, the validator and the coercer are looked up once per (operation, type) pair
+    (``plan``) instead of once per request; only reading and checking the body is per request.
+    """
+
+    __slots__ = ("body", "default", "endpoint", "is_json", "schema", "validator")
+
+    def __init__(self, endpoint: Endpoint, body: Body, schema: dict[str, t.Any], is_json: bool) -> None:
+        self.endpoint = endpoint
+        self.body = body
+        self.schema = schema
+        self.is_json = is_json
+        self.default = schema.get("default")
+        self.validator = endpoint.validator(schema)
+
+    def reads(self, declared: bool) -> bool:
+        """Whether the body must be read: without a declared length (no ``Content-Length``, or 0)
+        the schema's default stands in for it, as Connexion does; only when there is no default
+        is the (streamed) body read anyway, unless a body is required ("RequestBody is required")."""
+        if declared or self.default is None:
+            if not declared and self.body.required:
+                raise BadRequestProblem("RequestBody is required")
+            return True
+        return False
+
+    def value(self, raw: bytes | None) -> t.Any:
+        """The decoded, schema-coerced, validated body: ``raw`` as read, or None for the default."""
+        if raw is None:
+            value = self.default
+        elif self.is_json:
+            value = decode_json(raw) if raw.strip() else None
+        else:
+            value = coerce(codec.decode(raw) if raw else {}, self.schema, self.endpoint.parser.int_re)
+        if value is None and self.body.nullable:
+            return None
+        if self.is_json:
+            if value is None:
+                raise BadRequestProblem("Request body must not be empty")
+            _check(self.validator, value)
+        else:
+            if not isinstance(value, dict):
+                raise BadRequestProblem("Parsed body must be a mapping")
+            _check(self.validator, value)
+        return value
+
+
+#: (operation, raw Content-Type) -> its plan, or None when the body is not for the handler (no
+#: schema, or a type without a validator: as Connexion, the body is not read). Bounded: a client
+#: inventing types cannot grow it.
+_PLANS: dict[tuple[Endpoint, bytes | None], BodyPlan | None] = {}
+_MAX_PLANS = 1024
+
+
+def plan(endpoint: Endpoint, raw_type: bytes | None) -> BodyPlan | None:
+    """The body plan for a (first) ``Content-Type`` header; raises the 415 of ``check_media_type``."""
+    key = (endpoint, raw_type)
+    try:
+        return _PLANS[key]
+    except KeyError:
+        pass
+    mime, _ = media_type(raw_type, endpoint)
+    check_media_type(endpoint, mime)
+    body = endpoint.body
+    mime = mime.lower()
+    schema = body.schema(mime) if body else None
+    is_json = mime.endswith("json")
+    found = None
+    if body is not None and schema and (is_json or mime == "application/x-www-form-urlencoded"):
+        found = BodyPlan(endpoint, body, schema, is_json)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[key] = found
+    return found
+
+
 async def parse_body(endpoint: Endpoint, mime: str, declared: bool,
                      read: t.Callable[[], t.Awaitable[bytes]]) -> t.Any:
     """The decoded, schema-coerced, validated body (``check_body`` says whether there is one).
 
     Without a declared length (no ``Content-Length``, or 0) the schema's default stands in for the
     body, as Connexion does; only when there is no default is the (streamed) body read anyway.
+    (``mime`` is a checked media type; the pipeline goes through ``plan`` directly.)
     """
-    body = endpoint.body
-    mime = mime.lower()
-    schema = body.schema(mime) if body else None
-    if body is None or not schema:
+    found = plan(endpoint, mime.encode("latin-1"))
+    if found is None:
         return _NO_BODY
-    is_json = mime.endswith("json")
-    if not is_json and mime != "application/x-www-form-urlencoded":
-        return _NO_BODY  # no validator for that type (as Connexion: the body is not read)
-    default = None if declared else schema.get("default")
-    if not declared and default is None and body.required:
-        raise BadRequestProblem("RequestBody is required")
-    if default is not None:
-        value = default
-    else:
-        raw = await read()
-        if is_json:
-            value = decode_json(raw) if raw.strip() else None
-        else:
-            value = coerce(codec.decode(raw) if raw else {}, schema, endpoint.parser.int_re)
-    if value is None and body.nullable:
-        return None
-    if is_json:
-        if value is None:
-            raise BadRequestProblem("Request body must not be empty")
-        _validate(endpoint, schema, value)
-    else:
-        validate_form(endpoint, schema, value, strict=False)
-    return value
+    return found.value(await read() if found.reads(declared) else None)
 
 
 def validate_form(endpoint: Endpoint, schema: dict[str, t.Any], value: t.Any, *, strict: bool) -> None:
@@ -110,8 +166,12 @@ def validate_form(endpoint: Endpoint, schema: dict[str, t.Any], value: t.Any, *,
 
 
 def _validate(endpoint: Endpoint, schema: dict[str, t.Any], value: t.Any) -> None:
+    _check(endpoint.validator(schema), value)
+
+
+def _check(validator: RequestValidator, value: t.Any) -> None:
     try:
-        endpoint.validator(schema).validate(value)
+        validator.validate(value)
     except ValidationError as exc:
         raise BadRequestProblem(detail=f"{exc.message}{format_error_with_path(exception=exc)}") from None
 

@@ -140,8 +140,9 @@ class Pipeline:
             # 6. validate, once: parameters, then content type and body
             typed_path = endpoint.check_parameters(scope, path_params)
             params = await self._nexsis_params(ex, endpoint, typed_path, bool(length))
-            # 7. Service.call
-            result = await self._call("nexsis", endpoint.operation_id, params, token)
+            # 7. Service.call (directly when it runs on the loop: one coroutine less per request)
+            result = await self._call("nexsis", endpoint.operation_id, params, token) if self.threaded \
+                else self.service.call("nexsis", endpoint.operation_id, params, token, None)
         except Unauthorized as exc:
             await self._nexsis_error(ex, 401, exc.message)
             return
@@ -165,11 +166,10 @@ class Pipeline:
         """Path + query + body in one dict, as ``Service.call`` takes them (CONVENTIONS.md)."""
         params: dict[str, t.Any] = {}
         if endpoint.body is not None:
-            mime, _ = bodies.media_type(ex.heads.get(b"content-type"), endpoint)
-            bodies.check_media_type(endpoint, mime)
-            body = await bodies.parse_body(endpoint, mime, declared,
-                                           lambda: self._read_body(ex))
-            if bodies.check_body(body):
+            # what the Content-Type decides (415, schema, validator) is decided once per type
+            plan = bodies.plan(endpoint, ex.heads.get(b"content-type"))
+            if plan is not None:
+                body = plan.value(await self._read_body(ex) if plan.reads(declared) else None)
                 if isinstance(body, dict):
                     params.update(body)
                 elif body is not None:

@@ -215,3 +215,36 @@ def test_a_body_decoded_by_its_names_plan_is_decoded_as_pair_by_pair(pairs: list
         direct = _outcome(codec._decode_pairs, [p.partition("=") for p in body.split("&") if p],
                           codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS)
         assert _outcome(codec.decode, body) == direct
+
+
+def _ordered(value: object) -> object:
+    """The value with every map's key order made part of it (== ignores a dict's order)."""
+    if isinstance(value, dict):
+        return [(k, _ordered(v)) for k, v in value.items()]
+    if isinstance(value, list):
+        return [_ordered(v) for v in value]
+    return value
+
+
+@given(_pairs, st.lists(_values, min_size=8, max_size=8))
+@example([("groups[0][courseid]", "2"), ("groups[0][name]", ""), ("wstoken", "t")], ["x"] * 8)
+def test_a_compiled_plan_builds_what_walking_it_builds(pairs: list, values: list) -> None:
+    """A plan's generated ``apply`` answers as its step-by-step ``walk``, in every map's order."""
+    names = tuple(k for k, _ in pairs)
+    empty = tuple(not values[i] for i in range(len(pairs)))
+    try:
+        plan = codec._plan(names, empty, codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS)
+    except codec.CodecError:
+        return
+    if plan is None:
+        return
+    given_values = [f"<{v}{i}>" if v else "" for i, v in enumerate(values[: len(pairs)])]
+    assert _ordered(plan.apply(given_values)) == _ordered(plan.walk(given_values))
+
+
+def test_a_web_service_body_takes_a_compiled_plan() -> None:
+    names = ("wstoken", "groups%5B0%5D%5Bcourseid%5D", "groups%5B0%5D%5Bname%5D")
+    plan = codec._plan(names, (False, False, False), codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS)
+    assert plan is not None and plan.apply != plan.walk
+    assert _ordered(plan.apply(["t", "2", "G"])) == [("wstoken", "t"),
+                                                     ("groups", [[("courseid", "2"), ("name", "G")]])]

@@ -51,10 +51,11 @@ _COMMON_HEADERS = {
 JSON_HEADERS = {"Content-Type": "application/json", **_COMMON_HEADERS}
 XML_HEADERS = {"Content-Type": "application/xml; charset=utf-8", **_COMMON_HEADERS}
 _FORM = "application/x-www-form-urlencoded"
+_SETTINGS = frozenset(SETTINGS)
 _JSON_FORMAT = re.compile(rb"(?:^|&)moodlewsrestformat=json(?:&|$)")
 
 
-@dataclass
+@dataclass(slots=True)
 class WSCall:
     """One server.php call after Moodle's merge of query and body."""
 
@@ -66,16 +67,19 @@ class WSCall:
 
     @classmethod
     def from_parts(cls, query: dict[str, t.Any], body: dict[str, t.Any] | None) -> WSCall:
-        merged = {**query, **(body or {})}  # array_merge($_GET, $_POST): the POST value wins
+        """``body`` becomes the call's parameters (the codec's fresh dict: it is not copied)."""
+        # array_merge($_GET, $_POST): the POST value wins
+        merged = {**query, **(body or {})} if query else {} if body is None else body
         fmt = merged.pop("moodlewsrestformat", None)
         token = merged.pop("wstoken", None)
         function = merged.pop("wsfunction", None)
         # set_web_service_call_settings(): read with optional_param (never refused) and removed,
         # so they are no function parameters (an unknown moodlewssetting* still is one: refused).
-        settings = {name: merged.pop(name) for name in SETTINGS if name in merged}
-        return cls(params=merged, function=function if isinstance(function, str) else None,
-                   token=token if isinstance(token, str) else None,
-                   format=fmt if fmt in REST_FORMATS else "xml", settings=settings)
+        settings = {} if _SETTINGS.isdisjoint(merged) else {
+            name: merged.pop(name) for name in SETTINGS if name in merged}
+        return cls(merged, function if isinstance(function, str) else None,
+                   token if isinstance(token, str) else None,
+                   fmt if fmt in REST_FORMATS else "xml", settings)
 
 
 def decode_call(query: dict[str, t.Any], raw: bytes, content_type: str, fmt: str) -> WSCall | tuple[str, str]:
@@ -84,7 +88,7 @@ def decode_call(query: dict[str, t.Any], raw: bytes, content_type: str, fmt: str
     PHP fills ``$_POST`` only from form bodies, so any other body is not read at all.
     """
     body: dict[str, t.Any] | None = None
-    if raw and content_type.split(";")[0].strip().lower() == _FORM:
+    if raw and (content_type == _FORM or content_type.split(";")[0].strip().lower() == _FORM):
         try:
             body = codec.decode(raw)
         except codec.CodecError as exc:

@@ -284,8 +284,10 @@ class Pipeline:
         params = call.params
         # 7. Service.call
         try:
-            result = await self._call("moodle-ws", endpoint.operation_id, params, call.token,
-                                      {"base_url": base_url(scope, self.public_url, ex.heads.get(b"host"))})
+            request = {"base_url": base_url(scope, self.public_url, ex.heads.get(b"host"))}
+            result = await self._call("moodle-ws", endpoint.operation_id, params, call.token, request) \
+                if self.threaded else self.service.call("moodle-ws", endpoint.operation_id, params,
+                                                        call.token, request)
         except Exception as exc:
             await self._internal_error(ex, exc)
             return

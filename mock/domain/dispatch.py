@@ -63,6 +63,8 @@ def _logs(api: str, ctx: Ctx, operation_id: str, params: dict[str, Any], request
     """NexSIS's log entries of the call: the handler's own, then the request's."""
     if api != API_NEXSIS:
         return []
+    if not ctx.logs:  # most calls: the request's entry alone
+        return [RequestLog(operation_id, params, request, result, now)]
     logs: list[Any] = [dict(entry, date=now) for entry in ctx.logs]
     logs.append(RequestLog(operation_id, params, request, result, now))
     return logs

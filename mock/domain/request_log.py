@@ -35,6 +35,7 @@ def _short_json(value: Any) -> str:
 
 
 _SCALARS = (int, float, bool, type(None))
+_TEXT = {str}
 
 
 def fits(value: Any, budget: int = KEEP_INPUTS) -> bool:
@@ -46,8 +47,11 @@ def fits(value: Any, budget: int = KEEP_INPUTS) -> bool:
     if not value:
         return True
     if type(value) is dict:
+        values = value.values()
+        if set(map(type, values)) == _TEXT:  # all texts: counted without a Python loop
+            return sum(map(len, values)) + 8 * len(value) <= budget
         total = 0
-        for item in value.values():
+        for item in values:
             if type(item) is str:
                 total += len(item)
             elif not isinstance(item, _SCALARS):
@@ -128,8 +132,11 @@ class RequestLog:
 
     def deferred(self, log_id: int) -> tuple[Any, ...]:
         """The entry as ``State.add_deferred_log`` keeps it (``build_deferred`` builds it)."""
-        return (log_id, self.operation_id, self.params, self.request, self.status, self.body, self.now,
-                self.built)
+        return (log_id, *self.inputs())
+
+    def inputs(self) -> tuple[Any, ...]:
+        """``deferred`` without the log id, as ``State.add_request_log`` takes it."""
+        return (self.operation_id, self.params, self.request, self.status, self.body, self.now, self.built)
 
     def _build(self) -> dict[str, Any]:
         return _build(self.operation_id, self.params, self.request, self.status, self.body, self.now)

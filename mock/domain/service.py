@@ -185,7 +185,8 @@ class Service:
             return Result(400, {"error": "invalid_parameter", "message": f"Unknown api {str(api)[:40]!r}"})
         journal = self._journal
         if journal is None or not write:
-            self._catch_up()
+            if journal is not None:
+                self._catch_up()
             now = int(self._clock())
             result, changed, logs = run_operation(self.state, api, operation_id, params, token, request, now,
                                                   write)
@@ -234,12 +235,11 @@ class Service:
     def _add_logs(self, logs: list[Any]) -> None:
         state = self.state
         for entry in logs:
-            log_id = state.next_id("log")
             if isinstance(entry, RequestLog):
                 # built when read (State.log_entries): the same fields as a LogEntry
-                state.add_deferred_log(entry.deferred(log_id), build_deferred)
+                state.add_request_log(entry.inputs(), build_deferred)
             else:
-                state.add_log(log_entry(log_id, entry))
+                state.add_log(log_entry(state.next_id("log"), entry))
         state.trim_logs(self._max_logs)
 
     def _write_pending_logs(self) -> None:

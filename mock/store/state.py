@@ -71,8 +71,7 @@ class State(Memberships):
                 self._pop(self.user_by_idnumber, user.idnumber)
             if changes["idnumber"]:
                 self._put(self.user_by_idnumber, changes["idnumber"], user.id)
-        for name, value in changes.items():
-            self._set(user, name, value)
+        self._set_fields(user, changes)
 
     def delete_user(self, userid: int) -> None:
         user = self.users.get(userid)
@@ -146,8 +145,7 @@ class State(Memberships):
                 self._pop(self.course_by_idnumber, course.idnumber)
             if changes["idnumber"]:
                 self._put(self.course_by_idnumber, changes["idnumber"], course.id)
-        for name, value in changes.items():
-            self._set(course, name, value)
+        self._set_fields(course, changes)
 
     def delete_course(self, courseid: int) -> None:
         course = self.courses.get(courseid)
@@ -205,6 +203,18 @@ class State(Memberships):
         self._lappend(self.logs, inputs)
         self.version = version
         self.bump_seq("log", inputs[0])
+
+    def add_request_log(self, inputs: tuple[Any, ...], build: Callable[[tuple[Any, ...]], LogEntry]) -> None:
+        """``add_deferred_log`` under the next log id (``next_id("log")``), in one step: every
+        NexSIS request adds one. ``inputs`` are the entry's inputs after its id."""
+        seq = self.seq
+        log_id = seq["log"]
+        version = self.version
+        self._put(seq, "log", log_id + 1)  # not a change for `memo` (see _put_seq, add_log)
+        self._deferred_logs = True
+        self._build_log = build
+        self._lappend(self.logs, (log_id, *inputs))
+        self.version = version
 
     def log_entries(self) -> list[LogEntry]:
         """The logs, oldest first, with entries deferred by the domain built now (in place).

@@ -229,8 +229,7 @@ class Tables:
 
     def update(self, obj: Any, **fields: Any) -> None:
         """Set fields of a stored record, undoably: the way handlers change a record in place."""
-        for name, value in fields.items():
-            self._set(obj, name, value)
+        self._set_fields(obj, fields)
 
     def append_to(self, lst: list, value: Any) -> None:
         """Append to a list held by a stored record, undoably."""
@@ -248,6 +247,18 @@ class Tables:
         if self._undo is not None:
             self._undo.append((setattr, obj, name, old))
         setattr(obj, name, value)
+
+    def _set_fields(self, obj: Any, fields: dict[str, Any]) -> None:
+        """``_set`` for each field in order, in one loop (a PUT sets five fields of a record)."""
+        undo = self._undo
+        for name, value in fields.items():
+            old = getattr(obj, name)
+            if old == value and type(old) is type(value):
+                continue
+            self.version += 1
+            if undo is not None:
+                undo.append((setattr, obj, name, old))
+            setattr(obj, name, value)
 
     def _sadd(self, s: set, value: Any) -> None:
         if value in s:

@@ -155,10 +155,10 @@ def decode(
         raise TooManyVariables(f"{len(pairs)} > {max_vars}")
     # Where each value goes depends on the names alone (and which values are empty): the work on
     # a sequence of names is done once (_Plan); each body only decodes its values into it.
-    names = tuple([p[0] for p in pairs])
-    if sum(map(len, names)) <= _TEMPLATE_MAX_CHARS:
+    if len(body) <= _TEMPLATE_MAX_CHARS or sum(len(p[0]) for p in pairs) <= _TEMPLATE_MAX_CHARS:
         try:
-            plan = _plan(names, tuple([not p[2] for p in pairs]), max_depth, max_vars)
+            # the names, each with an empty value marked by a trailing "=" (no raw name ends so)
+            plan = _keyed_plan(tuple([n if v else n + "=" for n, _, v in pairs]), max_depth, max_vars)
         except CodecError:
             plan = None  # a name the codec refuses: the full decoding below says which, and how
         if plan is not None:
@@ -275,6 +275,12 @@ def _compiled_apply(plan: _Plan) -> Callable[[list[str]], dict[str, Any]] | None
 
 
 @functools.lru_cache(maxsize=256)
+def _keyed_plan(key: tuple[str, ...], max_depth: int, max_vars: int) -> _Plan | None:
+    """``_plan`` cached by one tuple: the names, ``=``-terminated where the value is empty."""
+    return _plan(tuple(n[:-1] if n.endswith("=") else n for n in key), tuple(n.endswith("=") for n in key),
+                 max_depth, max_vars)
+
+
 def _plan(names: tuple[str, ...], empty: tuple[bool, ...], max_depth: int, max_vars: int) -> _Plan | None:
     """The plan for a sequence of names (None: qs-codec decides each body, see ``_Direct``)."""
     flat: dict[str, int] = {}

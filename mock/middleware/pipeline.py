@@ -43,7 +43,7 @@ from .journal import RequestJournal
 from .limits import BodyTooLarge, LimitExceeded, check_encoding, parse_length, read_body
 from .moodle import WSCall, decode_call
 from .prefer import PreferError, forced_answer, preferences
-from .render import NEXSIS_JSON, dumps, encode, respond, ws_answer
+from .render import NEXSIS_JSON, dumps, encode, head, respond, ws_answer
 
 __all__ = ["Pipeline"]
 
@@ -139,7 +139,11 @@ class Pipeline:
                 return
             # 6. validate, once: parameters, then content type and body
             typed_path = endpoint.check_parameters(scope, path_params)
-            params = await self._nexsis_params(ex, endpoint, typed_path, bool(length))
+            # what the Content-Type decides (415, schema, validator) is decided once per type;
+            # the body is read (bounded) only when the plan needs it
+            plan = bodies.plan(endpoint, ex.heads.get(b"content-type")) if endpoint.body is not None else None
+            raw = await self._read_body(ex) if plan is not None and plan.reads(bool(length)) else None
+            params = _nexsis_params(ex, endpoint, typed_path, plan, raw)
             # 7. Service.call (directly when it runs on the loop: one coroutine less per request)
             result = await self._call("nexsis", endpoint.operation_id, params, token) if self.threaded \
                 else self.service.call("nexsis", endpoint.operation_id, params, token, None)
@@ -159,28 +163,9 @@ class Pipeline:
             await self._internal_error(ex, AssertionError(problem))
             return
         content = b"" if result.body is None else encode(result.body, dumps)
-        await respond(ex.send, result.status, content, result.headers, NEXSIS_JSON)
-
-    async def _nexsis_params(self, ex: Exchange, endpoint: Endpoint, typed_path: dict[str, t.Any],
-                             declared: bool) -> dict[str, t.Any]:
-        """Path + query + body in one dict, as ``Service.call`` takes them (CONVENTIONS.md)."""
-        params: dict[str, t.Any] = {}
-        if endpoint.body is not None:
-            # what the Content-Type decides (415, schema, validator) is decided once per type
-            plan = bodies.plan(endpoint, ex.heads.get(b"content-type"))
-            if plan is not None:
-                body = plan.value(await self._read_body(ex) if plan.reads(declared) else None)
-                if isinstance(body, dict):
-                    params.update(body)
-                elif body is not None:
-                    params["body"] = body
-        raw_query = ex.scope.get("query_string", b"")
-        if raw_query:
-            for name, value in endpoint.parser.resolve_decoded(codec.decode(raw_query)).items():
-                if name != "token":  # the credential is passed separately
-                    params[name[:-2] if name.endswith("[]") else name] = value
-        params.update(typed_path)
-        return params
+        # (the recorder takes the answer whole: render.respond without its coroutine)
+        status = result.status
+        await ex.send.answer(status, head(status, content, result.headers, NEXSIS_JSON), content)
 
     async def _read_body(self, ex: Exchange) -> bytes:
         """The request body, bounded; its first bytes and size noted for the journal."""
@@ -350,6 +335,29 @@ class Pipeline:
                           {"content-type": NEXSIS_JSON, **detail_header(f"injected by fault rule {rule.id}")})
             return True
         return False
+
+
+def _nexsis_params(ex: Exchange, endpoint: Endpoint, typed_path: dict[str, t.Any],
+                   plan: bodies.BodyPlan | None, raw: bytes | None) -> dict[str, t.Any]:
+    """Path + query + body in one dict, as ``Service.call`` takes them (CONVENTIONS.md).
+
+    ``raw`` is the body as read, None when ``plan`` (None: no body for the handler) takes the
+    schema's default.
+    """
+    params: dict[str, t.Any] = {}
+    if plan is not None:
+        body = plan.value(raw)
+        if isinstance(body, dict):
+            params.update(body)
+        elif body is not None:
+            params["body"] = body
+    raw_query = ex.scope.get("query_string", b"")
+    if raw_query:
+        for name, value in endpoint.parser.resolve_decoded(codec.decode(raw_query)).items():
+            if name != "token":  # the credential is passed separately
+                params[name[:-2] if name.endswith("[]") else name] = value
+    params.update(typed_path)
+    return params
 
 
 def _refusal(exc: Exception) -> tuple[int, str]:

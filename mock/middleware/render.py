@@ -16,7 +16,7 @@ from starlette.types import Send
 
 from .moodle import JSON_HEADERS, XML_HEADERS, php_json, xml_body
 
-__all__ = ["NEXSIS_JSON", "dumps", "encode", "respond", "ws_answer"]
+__all__ = ["NEXSIS_JSON", "dumps", "encode", "head", "respond", "ws_answer"]
 
 NEXSIS_JSON = "application/json; charset=utf-8"
 
@@ -53,8 +53,20 @@ async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, 
     """The two ASGI messages ``starlette.responses.Response`` would send, without the object.
 
     Same headers in the same order: the given ones, then Content-Length (not for 1xx, 204, 304)
-    and Content-Type (``media_type``) unless given.
+    and Content-Type (``media_type``) unless given (``head``).
     """
+    raw = head(status, body, headers, media_type)
+    answer = getattr(send, "answer", None)  # the journal's recorder takes the answer whole
+    if answer is not None:
+        await answer(status, raw, body)
+        return
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def head(status: int, body: bytes, headers: t.Mapping[str, str] | None,
+         media_type: str | None = None) -> list[tuple[bytes, bytes]]:
+    """The answer's header list as ``respond`` sends it."""
     names: t.Collection[bytes]
     if headers:
         encoded, names = _encoded(headers)
@@ -65,12 +77,7 @@ async def respond(send: Send, status: int, body: bytes, headers: t.Mapping[str, 
         raw.append((b"content-length", str(len(body)).encode("latin-1")))
     if media_type is not None and b"content-type" not in names:
         raw.append((b"content-type", _MEDIA_TYPES.get(media_type) or media_type.encode("latin-1")))
-    answer = getattr(send, "answer", None)  # the journal's recorder takes the answer whole
-    if answer is not None:
-        await answer(status, raw, body)
-        return
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
+    return raw
 
 
 #: Encoded memoised listings: (id of the memo's list, encoder) -> (that list, bytes). The list is

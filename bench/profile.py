@@ -31,7 +31,7 @@ from bench.scenarios import BY_KEY
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("response validation", ("response_validation", "ResponseValidator")),
     ("security (token check)", ("connexion/middleware/security.py", "connexion/security.py",
-                                "check_nexsis_token", "check_ws_token", "TokenSecurity",
+                                "check_nexsis_token", "ws_token_problem", "TokenSecurity",
                                 "verify_scope")),
     ("journal", ("_Recorder", "mock/middleware/journal.py")),
     ("domain (Service.call, handlers, store)", ("mock/domain.py", "mock/handlers/", "mock/store/")),

@@ -21,7 +21,7 @@ from nexsis_openapi.moodle import ACCESS_EXCEPTION, INVALID_TOKEN
 from .functions import KNOWN_MOODLE_FUNCTIONS
 from .request_log import RequestLog
 
-__all__ = ["API_NEXSIS", "API_WS", "run_operation"]
+__all__ = ["API_NEXSIS", "API_WS", "run_operation", "ws_token_problem"]
 
 API_NEXSIS = "nexsis"
 API_WS = "moodle-ws"
@@ -89,11 +89,27 @@ def _nexsis(ctx: Ctx, operation_id: str, params: dict[str, Any]) -> Result:
     return Result(200, body)
 
 
+def ws_token_problem(state: State, token: str | None) -> str | None:
+    """Why ``token`` does not authenticate a web-service call, in X-Mock-Detail's words (None: it does).
+
+    The one check of a call's token: ``_ws`` makes it for every call that reaches the domain, and
+    the pipeline asks it (``Service.ws_token_problem``) only for a forced answer, which skips the
+    domain. A token whose user is gone no longer authenticates, as in Moodle.
+    """
+    if token is None:
+        return "No authorization token provided"
+    record = state.ws_tokens.get(token) if token else None
+    if record is None or record.userid not in state.users:
+        return "Provided apikey is not valid"
+    return None
+
+
 def _ws(ctx: Ctx, function: str, params: dict[str, Any]) -> Result:
     try:
-        token = ctx.state.ws_tokens.get(ctx.token) if ctx.token else None
-        if token is None or token.userid not in ctx.state.users:
-            raise MoodleError(**INVALID_TOKEN)
+        problem = ws_token_problem(ctx.state, ctx.token)
+        if problem is not None:
+            raise MoodleError(**INVALID_TOKEN, detail=problem)
+        token = ctx.state.ws_tokens[ctx.token]  # type: ignore[index]
         ctx.ws = token
         if not function:
             raise invalid_parameter()

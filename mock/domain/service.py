@@ -23,7 +23,7 @@ from nexsis_mock.store.persistence import Journal, damaged, load_snapshot
 from nexsis_mock.store.state import State
 from nexsis_openapi.moodle import CODING_ERROR
 
-from .dispatch import API_NEXSIS, API_WS, run_operation
+from .dispatch import API_NEXSIS, API_WS, run_operation, ws_token_problem
 from .functions import SERVICE_FUNCTIONS
 from .request_log import RequestLog, build_deferred, log_entry, plain
 
@@ -112,10 +112,11 @@ class Service:
             self._catch_up()
             return bool(token) and token in self.state.nexsis_keys
 
-    def check_ws_token(self, token: str | None) -> bool:
+    def ws_token_problem(self, token: str | None) -> str | None:
+        """``dispatch.ws_token_problem`` on the current state: for answers that skip ``call``."""
         with self._lock:
             self._catch_up()
-            return bool(token) and token in self.state.ws_tokens
+            return ws_token_problem(self.state, token)
 
     def secrets(self) -> tuple[str, ...]:
         """Every token the site accepts: what no answer header or journal may quote.

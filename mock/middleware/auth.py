@@ -5,7 +5,8 @@ NexSIS takes ``Authorization: Bearer <key>`` or the ``token`` query parameter (e
 security did, and its messages are kept (tests/data/golden pins them): no credential at all is
 "No authorization token provided", a wrong bearer "Provided token is not valid", a wrong query
 key "Provided apikey is not valid" (when several are wrong, the last one's). A web-service call
-has one credential, ``wstoken`` (query or body, merged as Moodle merges them).
+has one credential, ``wstoken`` (query or body, merged as Moodle merges them), checked by the
+domain (``dispatch.ws_token_problem``), which answers Moodle's ``invalidtoken`` with the same words.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from nexsis_openapi import codec
 
 from ..endpoints import Endpoint
 
-__all__ = ["Unauthorized", "nexsis_credential", "ws_check"]
+__all__ = ["Unauthorized", "nexsis_credential"]
 
 Check = t.Callable[[str | None], bool]
 
@@ -102,13 +103,4 @@ def _handler_token(scope: t.Mapping[str, t.Any], heads: Heads) -> str | None:
     if b"token=" in raw:
         value = codec.decode(raw).get("token")
         return value if isinstance(value, str) else None
-    return None
-
-
-def ws_check(token: str | None, check: Check) -> str | None:
-    """None when ``token`` authenticates the call, else why not (for ``X-Mock-Detail``)."""
-    if token is None:
-        return "No authorization token provided"
-    if not check(token):
-        return "Provided apikey is not valid"
     return None

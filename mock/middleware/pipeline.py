@@ -35,7 +35,7 @@ from ..endpoints import NEXSIS_PREFIX, Endpoint, EndpointTable, Miss
 from ..near_miss import explain, explain_function, explain_refusal
 from ..self_url import base_url, redirect_location
 from . import bodies
-from .auth import Unauthorized, nexsis_credential, ws_check
+from .auth import Unauthorized, nexsis_credential
 from .conformance import nonconforming
 from .errors import ERROR_CODES, detail_header
 from .faults import FaultStore
@@ -247,14 +247,16 @@ class Pipeline:
                 detail = explain_function(call.function, tbl=self.table).header()  # closest names
             await self._ws_error(ex, result.body, call.format, detail)
             return
-        # 5. authenticate, once
-        problem = ws_check(call.token, self.service.check_ws_token)
-        if problem is not None:
-            await self._ws_error(ex, INVALID_TOKEN, call.format, problem)
-            return
-        # (a forced answer, ``Prefer: code=200`` / ``example=``, skips validation and the domain)
+        # 5. authenticate, once: in Service.call (dispatch.ws_token_problem), which must refuse a
+        #    call's token without HTTP too; its reason comes back as the result's detail. A forced
+        #    answer (``Prefer: code=200`` / ``example=``) skips validation and the domain, so it
+        #    is authenticated here instead.
         prefs = preferences(scope) if b"prefer" in ex.heads else None
         if prefs is not None:
+            problem = self.service.ws_token_problem(call.token)
+            if problem is not None:
+                await self._ws_error(ex, INVALID_TOKEN, call.format, problem)
+                return
             try:
                 forced = forced_answer(endpoint, prefs, lambda status: None)
             except PreferError as exc:

@@ -221,6 +221,17 @@ NEW_DETAILS = {
     "ws-query-bad-encoding": _UNEXPECTED.format("x"),
 }
 
+AUTHENTICATED_ONCE = "a web-service call's token is checked once, in the domain (issue 9: it was checked " \
+                     "by the pipeline and again by the domain); a call the domain refuses for its token, " \
+                     "with its function unknown or missing, now says why in X-Mock-Detail, as the others did"
+#: case -> the new X-Mock-Detail of an invalidtoken answer (body, status and every other header stay golden).
+TOKEN_DETAILS = {
+    **{name: "No authorization token provided" for name in (
+        "ws-get-no-query", "ws-json-body-only", "ws-json-content-type", "ws-patch", "ws-put",
+        "ws-unknown-function-no-token")},
+    "ws-unknown-function-wrong-token-xml": "Provided apikey is not valid",
+}
+
 SETTINGS = "Moodle's moodlewssetting* parameters are accepted with every function (issue 9, " \
            "moodle-ws-facts.md 'Settings parameters'); they were invalidparameter"
 
@@ -239,6 +250,8 @@ CHANGED: dict[str, Changed] = {
                                 "unknown path (was a 401 from the function's internal route)",
                                 same_as("ws-trailing-slash")),
     **{name: Changed(VALIDATED_ONCE, _same_but_detail(name, detail)) for name, detail in NEW_DETAILS.items()},
+    **{name: Changed(AUTHENTICATED_ONCE, _same_but_detail(name, detail))
+       for name, detail in TOKEN_DETAILS.items()},
     # Issue 12: siteurl names the host and port reached (as_recorded maps it back for bodies); a HEAD
     # answer has no body to map, only the length of the site info it would carry.
     "ws-head": Changed("siteurl is the URL the client reached (issue 12): only content-length differs",

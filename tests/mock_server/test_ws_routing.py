@@ -123,3 +123,30 @@ def test_unknown_query_parameter_with_control_characters_is_an_envelope(http: ht
     assert r.status_code == 200
     assert r.json()["errorcode"] == "invalidparameter"
     assert all(" " <= c <= "~" for c in r.headers.get("x-mock-detail", ""))
+
+
+@pytest.mark.parametrize("token", ["valid", "wrong", None])
+def test_a_calls_token_is_checked_once(monkeypatch: pytest.MonkeyPatch, token: str | None):
+    """Issue 9: one token check per call (the domain's), none in the pipeline but for forced answers."""
+    from starlette.testclient import TestClient
+
+    from nexsis_mock.app import create_app
+    from nexsis_mock.domain import Service, dispatch
+
+    service = Service.create()
+    checks: list[str | None] = []
+    real = dispatch.ws_token_problem
+
+    def counted(state, wstoken):
+        checks.append(wstoken)
+        return real(state, wstoken)
+
+    monkeypatch.setattr(dispatch, "ws_token_problem", counted)
+    monkeypatch.setattr(service, "ws_token_problem", lambda wstoken: pytest.fail("checked by the pipeline"))
+    form = {"wsfunction": "core_webservice_get_site_info", "moodlewsrestformat": "json"}
+    if token is not None:
+        form["wstoken"] = next(iter(service.tokens()["moodle-ws"])) if token == "valid" else "wrong"
+    with TestClient(create_app(service)) as client:
+        answer = client.post(WS, data=form).json()
+    assert checks == [form.get("wstoken")]
+    assert ("errorcode" in answer) == (token != "valid")

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from nexsis_openapi import codec
+from nexsis_openapi import codec, codec_php, codec_plans
 
 DATA = Path(__file__).parent / "data"
 
@@ -149,14 +149,15 @@ def _whole_body_through_qs_codec(body: str) -> dict:
     counters: dict[str, int] = {}
     for pair in (p for p in body.split("&") if p):
         raw_key, _, raw_value = pair.partition("=")
-        key = codec._unquote(raw_key, "key")
+        key = codec_php._unquote(raw_key, "key")
         if not key or key.startswith("["):
             continue
-        key = codec._number_appends(key, counters)
+        key = codec_php._number_appends(key, counters)
         flat.pop(key, None)
-        flat[key] = codec._unquote(raw_value, "value")
-    tree = qs_codec.decode(flat, codec._decode_options(codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS))
-    return {key: codec._listify(value) for key, value in tree.items()}
+        flat[key] = codec_php._unquote(raw_value, "value")
+    options = codec_php._decode_options(codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS)
+    tree = qs_codec.decode(flat, options)
+    return {key: codec_php._listify(value) for key, value in tree.items()}
 
 
 _key_parts = st.sampled_from(["a", "b", "wstoken", "groups", "0", "1", "x.y", "[", "]", "[]", "[0]",
@@ -233,7 +234,7 @@ def test_a_compiled_plan_builds_what_walking_it_builds(pairs: list, values: list
     names = tuple(k for k, _ in pairs)
     empty = tuple(not values[i] for i in range(len(pairs)))
     try:
-        plan = codec._plan(names, empty, codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS)
+        plan = codec_plans._plan(names, empty, codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS)
     except codec.CodecError:
         return
     if plan is None:
@@ -244,7 +245,8 @@ def test_a_compiled_plan_builds_what_walking_it_builds(pairs: list, values: list
 
 def test_a_web_service_body_takes_a_compiled_plan() -> None:
     names = ("wstoken", "groups%5B0%5D%5Bcourseid%5D", "groups%5B0%5D%5Bname%5D")
-    plan = codec._plan(names, (False, False, False), codec.MAX_INPUT_NESTING_LEVEL, codec.MAX_INPUT_VARS)
+    plan = codec_plans._plan(names, (False, False, False), codec.MAX_INPUT_NESTING_LEVEL,
+                             codec.MAX_INPUT_VARS)
     assert plan is not None and plan.apply != plan.walk
     assert _ordered(plan.apply(["t", "2", "G"])) == [("wstoken", "t"),
                                                      ("groups", [[("courseid", "2"), ("name", "G")]])]

@@ -17,6 +17,8 @@ from typing import Any
 
 import orjson
 
+from bench.scenarios import SCENARIOS
+
 # The issue's reference figures (measured elsewhere), shown beside this machine's.
 REFERENCE = {"starlette-ceiling": 13_000, "connexion-example-mock": 1_100}
 GIB = 1024
@@ -54,10 +56,10 @@ def targets(data: dict) -> list[dict[str, Any]]:
         out.append({"target": name, "wanted": target, "measured": measured, "ok": ok})
 
     rows = {(r["server"], r["scenario"]): r for r in data.get("throughput", [])}
-    # Issue 9's targets (they rose from 40 % / 25 % in session 2).
-    for key, wanted in (("get_user", 0.60), ("put_user_json", 0.45), ("put_user_form", 0.45),
-                        ("ws_get_allocations", 0.45), ("ws_create_groups", 0.45)):
-        row = rows.get(("nexsis-mock", key))
+    # Each scenario's own target (bench/scenarios.py: issue 9's, risen from 40 % / 25 % in session 2).
+    for scenario in SCENARIOS:
+        wanted = scenario.target_ratio
+        row = rows.get(("nexsis-mock", scenario.key)) if wanted is not None else None
         # The row's own interleaved ceiling when it has one, else the reference section's.
         ceiling = row.get("ceiling_rps") or data.get("ceiling_rps") if row else None
         if row and ceiling and row.get("ratio") is not None:

@@ -4,8 +4,9 @@ Starts the mock on the small benchmark site (one core), drives one scenario with
 generator and samples the server with py-spy (`pip install -e '.[bench]'`; sampling another process
 needs ptrace rights: root, or CAP_SYS_PTRACE). Each sample is charged to the layer of its
 innermost frame that belongs to a known layer (stdlib frames are looked through), so the table is
-self time per layer: HTTP server, ASGI middleware, routing, security, request validation,
-response validation, the journal, the adapter and serialisation, and the domain. Dividing by the
+self time per layer: HTTP server, routing and the Moodle call, security, request validation,
+response validation, the journal, rendering, the pipeline's own steps, other ASGI layers (the
+Connexion host) and the domain (the module names are the mock's, ``LAYERS``). Dividing by the
 requests served during the sampling window gives microseconds of CPU per request.
 """
 
@@ -29,22 +30,23 @@ from bench.scenarios import BY_KEY
 
 # (layer, substrings of a py-spy frame "function (path:line)"); the first layer a frame matches wins.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("response validation", ("response_validation", "ResponseValidator")),
+    ("response validation", ("response_validation", "ResponseValidator", "mock/middleware/conformance.py")),
     ("security (token check)", ("connexion/middleware/security.py", "connexion/security.py",
-                                "check_nexsis_token", "ws_token_problem", "TokenSecurity",
-                                "verify_scope")),
-    ("journal", ("_Recorder", "mock/middleware/journal.py")),
-    ("domain (Service.call, handlers, store)", ("mock/domain.py", "mock/handlers/", "mock/store/")),
+                                "mock/middleware/auth.py", "check_nexsis_token", "ws_token_problem",
+                                "TokenSecurity", "verify_scope")),
+    ("journal", ("Recorder", "mock/middleware/journal.py")),
+    ("domain (Service.call, handlers, store)", ("mock/domain/", "mock/handlers/", "mock/store/")),
     ("request validation (parameters, body)", (
         "connexion/validators/", "jsonschema/", "connexion/json_schema.py", "connexion/uri_parsing.py",
-        "mock/middleware/validation.py", "_CachedValidationOperation", "openapi/codec.py", "qs_codec/")),
-    ("routing", ("starlette/routing.py", "starlette/convertors.py", "connexion/middleware/routing.py",
-                 "mock/middleware/operations.py", "mock/middleware/front.py",
-                 "mock/middleware/moodle.py")),
-    ("adapter and serialisation", ("mock/middleware/dispatch.py", "mock/app.py", "starlette/responses.py",
-                                   "orjson", "json/encoder.py")),
+        "mock/middleware/validation.py", "mock/middleware/bodies.py", "mock/middleware/coercion.py",
+        "mock/middleware/limits.py", "openapi/codec", "qs_codec/")),
+    ("routing and the Moodle call", ("starlette/routing.py", "starlette/convertors.py",
+                                     "connexion/middleware/routing.py", "mock/endpoints.py",
+                                     "mock/middleware/moodle.py")),
+    ("rendering", ("mock/middleware/render.py", "starlette/responses.py", "orjson", "json/encoder.py")),
+    ("the pipeline's own steps", ("mock/middleware/pipeline.py",)),
     ("ASGI middleware layers", ("connexion/", "starlette/", "mock/middleware/")),
-    ("HTTP server (uvicorn, httptools)", ("uvicorn/", "httptools")),
+    ("HTTP server (uvicorn, httptools, mock/serving.py)", ("uvicorn/", "httptools", "mock/serving.py")),
     ("event loop", ("asyncio/", "uvloop")),
 ]
 OTHER = "other"

@@ -52,7 +52,8 @@ KNOWN_MOODLE_FUNCTIONS = frozenset(
     }
 )
 
-#: Default order of the functions a token's service offers (the recorded site's order).
+#: Default order of the functions a token's service offers: the recorded site's order (not the spec's);
+#: the set is the spec's operations (tests/mock_domain/test_service_functions.py checks both).
 SERVICE_FUNCTIONS = (
     "core_webservice_get_site_info",
     "tool_muprog_get_programs",

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING
 import httpx
 
 from bench import servers
+from nexsis_openapi import NEXSIS_BASE_PATH
 
 if TYPE_CHECKING:
     from bench.measure import BenchContext as Bench
 
-NX = "/enrol/nexsis/api/index.php"
+NX = NEXSIS_BASE_PATH
 FIELD_BYTES = 900_000
 
 

@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING
 from bench import servers
 from bench.measure import log, round_spec, summarise, timed_round
 from bench.scenarios import BY_KEY
+from nexsis_openapi import NEXSIS_BASE_PATH
 
 if TYPE_CHECKING:
     from bench.measure import BenchContext as Bench
 
 SCENARIOS = ("get_user", "put_user_json", "ws_get_allocations")
-NX = "/enrol/nexsis/api/index.php"
+NX = NEXSIS_BASE_PATH
 
 
 def proxy_command(upstream: str, token: str, record: str | None = None) -> servers.ServerCommand:

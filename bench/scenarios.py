@@ -15,9 +15,11 @@ from urllib.parse import urlencode
 import orjson
 
 from bench.loadgen import Capture, Req
+from nexsis_openapi import NEXSIS_BASE_PATH
+from nexsis_openapi.moodle import WS_PATH
 
-NEXSIS = "/enrol/nexsis/api/index.php"
-WS = "/webservice/rest/server.php"
+NEXSIS = NEXSIS_BASE_PATH
+WS = WS_PATH
 FORM = "application/x-www-form-urlencoded"
 USER_PREFIX = "benchu"
 GROUP_PREFIX = "bench-g"

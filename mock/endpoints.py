@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from connexion.exceptions import BadRequestProblem
 from connexion.json_schema import resolve_refs
 
-from nexsis_openapi import load_spec
+from nexsis_openapi import NEXSIS_BASE_PATH, load_spec
 
 from .middleware.validation import (
     CANONICAL_INT_RE,
@@ -34,7 +34,7 @@ from .middleware.validation import (
 __all__ = ["NEXSIS_PREFIX", "Endpoint", "EndpointTable", "Miss", "table"]
 
 #: Where the NexSIS API lives on a Moodle site (the spec's server URL).
-NEXSIS_PREFIX = "/enrol/nexsis/api/index.php"
+NEXSIS_PREFIX = NEXSIS_BASE_PATH
 _METHODS = ("get", "put", "post", "delete", "patch", "head", "options", "trace")
 #: A number path segment: digits with an optional fraction (``+``, ``.`` and empty are no numbers).
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"

@@ -28,11 +28,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from nexsis_openapi import NEXSIS_BASE_PATH
 from nexsis_openapi.moodle import WS_PATH
 
 __all__ = ["MockServer", "nexsis_mock", "nexsis_mock_server"]
 
-NEXSIS_PATH = "/enrol/nexsis/api/index.php"
+NEXSIS_PATH = NEXSIS_BASE_PATH
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -14,9 +14,13 @@ import yaml
 
 from nexsis_openapi.redact import redact, redact_text
 
-__all__ = ["SPEC_NAMES", "load_spec", "redact", "redact_text", "spec_path"]
+__all__ = ["NEXSIS_BASE_PATH", "SPEC_NAMES", "load_spec", "redact", "redact_text", "spec_path"]
 
 _HERE = Path(__file__).resolve().parent
+
+#: Where the NexSIS API lives on a Moodle site: the path of ``nexsis.yaml``'s first server URL
+#: (tests/test_nexsis_spec.py checks they agree), for those that need it without loading the spec.
+NEXSIS_BASE_PATH = "/enrol/nexsis/api/index.php"
 
 #: Spec name -> file name. The names are what the CLI and the suite use (`--only nexsis`).
 SPEC_NAMES: dict[str, str] = {"nexsis": "nexsis.yaml", "moodle-ws": "moodle-ws.yaml"}

@@ -14,6 +14,7 @@ import orjson
 from nexsis_mock.handlers.nexsis import PATH_PARAMS, ROUTES, sql_time
 from nexsis_mock.result import Result
 from nexsis_mock.store.records import LogEntry
+from nexsis_openapi import NEXSIS_BASE_PATH
 from nexsis_openapi.redact import is_secret_name
 
 __all__ = ["RequestLog", "build_deferred", "log_entry", "plain"]
@@ -154,7 +155,7 @@ def _build(operation_id: str, params: dict[str, Any], request: dict[str, Any], s
            now: int) -> dict[str, Any]:
     method, template = ROUTES.get(operation_id, ("", ""))
     path_names = PATH_PARAMS.get(operation_id, ())
-    url = request.get("url") or "/enrol/nexsis/api/index.php" + "".join(
+    url = request.get("url") or NEXSIS_BASE_PATH + "".join(
         str(params.get(part[1:-1], part)) if part.startswith("{") else part
         for part in _split_template(template)
     )

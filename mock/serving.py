@@ -107,7 +107,9 @@ class BoundedHeadersProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not previous and cycle is not None:  # a new request (not an upgrade)
-            cycle.transport = t.cast(asyncio.Transport, OneWriteAnswer(self.transport))
+            writer = OneWriteAnswer(self.transport, cycle.on_response)
+            cycle.transport = t.cast(asyncio.Transport, writer)
+            cycle.on_response = writer.complete
 
     def on_response_complete(self) -> None:
         # The next request's head gets its own time (uvicorn's keep-alive timeout closes an idle
@@ -135,13 +137,16 @@ class OneWriteAnswer:
     every answer. The head is held here until the body's first bytes come (or the transport is
     closed), and both go out in one ``writelines`` (one ``writev``, nothing copied). The first
     write of a request that is not the ``100 Continue`` interim answer is always the head, so
-    nothing else is ever held; a streamed answer's later chunks pass straight through.
+    nothing else is ever held; a streamed answer's later chunks pass straight through. An answer
+    with no body write at all (uvicorn writes none for HEAD) sends its head when it completes:
+    ``complete`` stands in for the cycle's ``on_response``.
     """
 
-    __slots__ = ("_armed", "_held", "_transport")
+    __slots__ = ("_armed", "_done", "_held", "_transport")
 
-    def __init__(self, transport: asyncio.Transport) -> None:
+    def __init__(self, transport: asyncio.Transport, done: t.Callable[[], None]) -> None:
         self._transport = transport
+        self._done = done
         self._held: bytes | None = None
         self._armed = True
 
@@ -155,6 +160,13 @@ class OneWriteAnswer:
             self._held = data
         else:
             self._transport.write(data)
+
+    def complete(self) -> None:
+        """The answer is complete (uvicorn's ``on_response``): what is held goes, then the protocol's step."""
+        held, self._held = self._held, None
+        if held is not None:
+            self._transport.write(held)
+        self._done()
 
     def close(self) -> None:
         held, self._held = self._held, None

@@ -69,6 +69,7 @@ class InProcessServer:
     def __init__(self, fixtures: list[Path] | None = None, **options: Any) -> None:
         from nexsis_mock.app import create_app
         from nexsis_mock.domain import Service
+        from nexsis_mock.serving import uvicorn_options
 
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
@@ -76,8 +77,9 @@ class InProcessServer:
         #: What `nexsis mock` prints at start: {"nexsis": [...], "moodle-ws": {token: {...}}}.
         self.tokens: dict[str, Any] = self.service.tokens()
         self.app = create_app(self.service, **options)
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="auto", access_log=False
+        config = uvicorn.Config(  # served as `nexsis mock` serves it (bounded heads, one write per answer)
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="auto",
+            access_log=False, **uvicorn_options(),
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, name=f"mock:{self.port}", daemon=True)

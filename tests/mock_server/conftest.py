@@ -23,6 +23,7 @@ import pytest
 import uvicorn
 
 from nexsis_mock.app import create_app
+from nexsis_mock.serving import uvicorn_options
 
 NX = "/enrol/nexsis/api/index.php"
 WS = "/webservice/rest/server.php"
@@ -36,14 +37,18 @@ def free_port() -> int:
 
 
 class Served:
-    """uvicorn serving one given ASGI app on a free loopback port, in a daemon thread."""
+    """uvicorn serving one given ASGI app on a free loopback port, in a daemon thread.
+
+    With ``nexsis mock``'s own protocol (``serving.uvicorn_options``: bounded heads, one write per
+    answer), so the tests see the bytes a user's client sees.
+    """
 
     def __init__(self, app: Any, log_level: str = "warning") -> None:
         self.app = app
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level=log_level,
-                                access_log=False, lifespan="off")
+                                access_log=False, lifespan="off", **uvicorn_options())
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

@@ -97,6 +97,24 @@ def test_a_whole_answer_is_one_write_with_head_and_body() -> None:
         assert body == b'{"ok":true}'
 
 
+def test_a_head_answer_is_sent_though_no_body_is_written() -> None:
+    # uvicorn writes no body for HEAD: the held head must go when the answer completes, and the
+    # kept-alive connection must serve the next request.
+    async def run() -> list[bytes]:
+        conn = _Connection(_whole)
+        conn.feed(b"HEAD /x HTTP/1.1\r\nHost: h\r\n\r\n")
+        await conn.settle()
+        conn.feed(b"GET /y HTTP/1.1\r\nHost: h\r\n\r\n")
+        await conn.settle()
+        return conn.transport.writes
+
+    writes = asyncio.run(run())
+    assert len(writes) == 2, writes
+    assert writes[0].startswith(b"HTTP/1.1 200 OK\r\n") and writes[0].endswith(b"\r\n\r\n")
+    assert b"content-length: 11" in writes[0]
+    assert writes[1].endswith(b'{"ok":true}')
+
+
 def test_the_100_continue_interim_answer_is_sent_at_once() -> None:
     seen: list[bytes] = []
 
@@ -157,6 +175,21 @@ def test_a_head_is_not_lost_when_the_app_fails_after_starting_its_answer() -> No
     transport = asyncio.run(run())
     assert transport.closed
     assert len(transport.writes) == 1 and transport.writes[0].startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+@pytest.mark.parametrize("path", [f"{NX}/ping", "/webservice/rest/server.php"])
+def test_the_mock_answers_head_on_a_kept_alive_connection(server, tokens, path: str) -> None:
+    request = (f"HEAD {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {tokens['nexsis']}\r\n"
+               "\r\n").encode()
+    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+        for _ in range(2):  # two on one connection: the first answer must not be stuck
+            sock.sendall(request)
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = sock.recv(65536)
+                assert chunk, "connection closed"
+                data += chunk
+            assert data.startswith(b"HTTP/1.1 200 OK\r\n") and data.endswith(b"\r\n\r\n"), data
 
 
 @pytest.mark.parametrize("expect", [False, True])

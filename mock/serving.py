@@ -62,6 +62,8 @@ class BoundedHeadersProtocol(HttpToolsProtocol):
         self._head_deadline: float | None = None
         self._head_bytes = 0
         self._awaiting_head = True
+        self._message_done = True  # the request's body has been parsed to its end
+        self._head_after_body = False  # the answer went before its request's body was all in
         self._await_head()
 
     # One timer per connection, not one per request: a keep-alive connection's requests only move
@@ -102,6 +104,7 @@ class BoundedHeadersProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._awaiting_head = False
+        self._message_done = False
         self._head_deadline = None  # the timer, if it fires meanwhile, lapses
         previous = self.cycle
         super().on_headers_complete()
@@ -111,12 +114,28 @@ class BoundedHeadersProtocol(HttpToolsProtocol):
             cycle.transport = t.cast(asyncio.Transport, writer)
             cycle.on_response = writer.complete
 
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._message_done = True
+        if self._head_after_body:
+            self._head_after_body = False
+            self._next_head()
+
     def on_response_complete(self) -> None:
         # The next request's head gets its own time (uvicorn's keep-alive timeout closes an idle
-        # connection sooner when no byte of it comes).
+        # connection sooner when no byte of it comes). An answer can go before its request's body
+        # is all in (413 on a declared length): the bytes still coming are that body, which the
+        # parser reads and drops, not the next head; the wait starts when the body ends.
         pipelined = bool(self.pipeline)
         super().on_response_complete()
-        if not pipelined and not self.transport.is_closing():
+        if not pipelined:
+            if self._message_done:
+                self._next_head()
+            else:
+                self._head_after_body = True
+
+    def _next_head(self) -> None:
+        if not self.transport.is_closing():
             self._awaiting_head = True
             self._head_bytes = 0
             self._await_head()

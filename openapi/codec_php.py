@@ -3,7 +3,8 @@
 The limits (``max_input_vars``, ``max_input_nesting_level``), the errors a body the codec will
 not decode raises, percent-decoding that refuses what is not UTF-8, PHP's numbering of ``[]``,
 integer-keyed maps as lists, and the one call into qs-codec. ``nexsis_openapi.codec`` is the API:
-it re-exports the limits and errors; nothing else imports this module.
+it re-exports the limits and errors (its ``__all__`` is the public list); nothing else
+imports this module.
 """
 
 from __future__ import annotations
@@ -16,15 +17,6 @@ from urllib.parse import unquote_plus
 import qs_codec
 
 from .redact import MASK, is_secret_name
-
-__all__ = [
-    "MAX_INPUT_NESTING_LEVEL",
-    "MAX_INPUT_VARS",
-    "CodecError",
-    "DepthExceeded",
-    "InvalidEncoding",
-    "TooManyVariables",
-]
 
 #: PHP's defaults (php.ini), which Moodle sites rarely change.
 MAX_INPUT_VARS = 1000
